@@ -1,0 +1,61 @@
+"""Metrics on predictions: accuracy, per-class report, confusion matrix, McNemar's test, comparison table."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn import metrics
+
+
+def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Class probabilities for ``x`` (N x C)."""
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+
+
+def summary(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """Accuracy, macro F1 and the error count."""
+    return {
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+        "macro_f1": float(metrics.f1_score(y_true, y_pred, average="macro")),
+        "errors": int(np.sum(np.asarray(y_true) != np.asarray(y_pred))),
+        "n": int(len(y_true)),
+    }
+
+
+def per_class(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class (scikit-learn's classification report as a table)."""
+    report = metrics.classification_report(y_true, y_pred, output_dict=True, zero_division=0)
+    classes = [k for k in report if k not in ("accuracy", "macro avg", "weighted avg")]
+    table = pd.DataFrame({k: report[k] for k in classes}).T
+    table.index = table.index.astype(int)
+    table.index.name = "class"
+    table["support"] = table["support"].astype(int)
+    return table
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int | None = None) -> np.ndarray:
+    """Confusion matrix: rows are true classes, columns predicted classes."""
+    labels = np.arange(num_classes) if num_classes else None
+    return metrics.confusion_matrix(y_true, y_pred, labels=labels)
+
+
+def mcnemar(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> dict:
+    """McNemar's exact test: do models A and B err on the test set at different rates?
+
+    ``a_only`` counts examples only A gets right, ``b_only`` those only B gets right; under the
+    null hypothesis both are equally likely, so the p-value is a two-sided binomial test.
+    """
+    y_true, pred_a, pred_b = map(np.asarray, (y_true, pred_a, pred_b))
+    if not (len(y_true) == len(pred_a) == len(pred_b)):
+        raise ValueError("y_true, pred_a and pred_b must have the same length")
+    right_a, right_b = pred_a == y_true, pred_b == y_true
+    a_only, b_only = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
+    discordant = a_only + b_only
+    p_value = stats.binomtest(a_only, discordant, 0.5).pvalue if discordant else 1.0
+    return {"a_only": a_only, "b_only": b_only, "p_value": float(p_value)}
+
+
+def comparison_table(results) -> pd.DataFrame:
+    """One row per :class:`digits.train.TrainResult`: model, parameters, test accuracy, macro F1, time, epochs."""
+    rows = [r.row() for r in results]
+    return pd.DataFrame(rows).set_index("model")
