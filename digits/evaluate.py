@@ -59,3 +59,54 @@ def comparison_table(results) -> pd.DataFrame:
     """One row per :class:`digits.train.TrainResult`: model, parameters, test accuracy, macro F1, time, epochs."""
     rows = [r.row() for r in results]
     return pd.DataFrame(rows).set_index("model")
+
+
+def class_counts(labels_by_split: dict) -> pd.DataFrame:
+    """Examples per class (rows) for each split (columns)."""
+    return pd.DataFrame({s: pd.Series(np.asarray(y)).value_counts().sort_index() for s, y in labels_by_split.items()})
+
+
+def pixel_stats(images: np.ndarray) -> pd.DataFrame:
+    """Range, mean, standard deviation and the share of background/saturated pixels."""
+    x = np.asarray(images)
+    stats_ = {
+        "min": x.min(), "max": x.max(), "mean": x.mean(), "std": x.std(),
+        "fraction of zero pixels": np.mean(x == 0), "fraction of pixels = 255": np.mean(x == 255),
+    }  # fmt: skip
+    return pd.DataFrame({"value": {k: float(v) for k, v in stats_.items()}})
+
+
+def parameter_table(names: list[str], **build_kwargs) -> pd.DataFrame:
+    """Trainable parameters and layer count of registered models (deterministic: no training)."""
+    from . import models
+
+    rows = {}
+    for name in names:
+        model = models.build(name, **build_kwargs)
+        rows[name] = {"parameters": models.count_params(model), "layers": len(model.layers)}
+    return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def plateau_table(histories: dict, tolerance: float = 0.001) -> pd.DataFrame:
+    """Per run: best validation accuracy, its epoch, and the plateau epoch — the first epoch after
+    which validation accuracy never rises more than ``tolerance`` above its value then."""
+    rows = {}
+    for name, h in histories.items():
+        val = np.asarray(h["val_accuracy"])
+        later_best = np.maximum.accumulate(val[::-1])[::-1]
+        plateau = int(np.argmax(later_best - val <= tolerance)) + 1
+        rows[name] = {"best_val_accuracy": float(val.max()), "best_epoch": int(val.argmax()) + 1, "plateau_epoch": plateau}
+    return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def seed_summary(results) -> pd.DataFrame:
+    """Mean and sample standard deviation over seeds, grouped by run label, in first-seen order."""
+    frame = pd.DataFrame([r.row() for r in results])
+    grouped = frame.groupby("model", sort=False)
+    out = grouped.agg(
+        test_accuracy_mean=("test_accuracy", "mean"), test_accuracy_sd=("test_accuracy", "std"),
+        macro_f1_mean=("macro_f1", "mean"), parameters=("parameters", "first"),
+        train_seconds_mean=("train_seconds", "mean"), seeds=("test_accuracy", "size"),
+    )  # fmt: skip
+    out["test_accuracy_sd"] = out["test_accuracy_sd"].fillna(0.0)
+    return out

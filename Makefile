@@ -1,0 +1,47 @@
+# Two commands for a new user:  make reports  (regenerate every result)  and  make test.
+# Both create .venv, install the pinned requirements and register the `digits` Jupyter kernel.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PROFILE ?= full
+export DIGITS_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+
+.PHONY: setup test test-fast reports report-% leaderboard strip clean-cache
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make reports [PROFILE=smoke]   execute every notebook into reports/ (default PROFILE=full)"
+	@echo "make report-<notebook>          execute one, e.g. make report-01_mlp_vs_cnn"
+	@echo "make test                       unit tests + notebooks (nbval, smoke profile)"
+	@echo "make strip                      remove outputs from notebook sources before committing"
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name digits --display-name "Python (digits)" >/dev/null
+	touch $@
+
+setup: $(VENV)/.installed
+
+test: setup
+	$(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
+
+test-fast: setup
+	$(PY) -m pytest tests -p no:cacheprovider
+
+reports: setup
+	$(PY) -m digits.reports run --profile $(PROFILE)
+
+report-%: setup
+	$(PY) -m digits.reports run $* --profile $(PROFILE)
+
+leaderboard: setup
+	$(PY) -m digits.reports leaderboard
+
+strip: setup
+	$(PY) -m digits.reports strip
+
+clean-cache:
+	rm -rf .cache/runs

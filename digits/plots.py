@@ -1,0 +1,164 @@
+"""Figures. Each function returns a Matplotlib figure and, given ``name``, saves it as
+``reports/figures/<notebook>/<name>.png`` (the notebook is the one named in ``digits.setup``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from . import evaluate, session
+
+
+def save(fig, name: str) -> Path:
+    """Save ``fig`` under the current notebook's figure folder; returns the path."""
+    folder = session.figures_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def _finish(fig, name):
+    fig.tight_layout()
+    if name:
+        save(fig, name)
+    return fig
+
+
+def _squeeze(images):
+    images = np.asarray(images)
+    return images[..., 0] if images.ndim == 4 else images
+
+
+def digit_grid(images, titles=None, ncols: int = 10, title: str | None = None, name: str | None = None, colors=None):
+    """Images in a grid, white digits on black, each with an optional title."""
+    images = _squeeze(images)
+    n = len(images)
+    nrows = max(1, int(np.ceil(n / ncols)))
+    width = 1.3 * ncols * (images.shape[2] / images.shape[1]) if n else 4
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 1.45 * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap="gray", vmin=0, vmax=255 if images.max() > 1 else 1)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8, color=(colors[i] if colors is not None else "black"))
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, name)
+
+
+def samples_per_class(x, y, per_class: int = 10, name: str | None = None, seed: int = 0):
+    """``per_class`` random examples of each class, one row per class."""
+    rng = np.random.default_rng(seed)
+    classes = np.unique(y)
+    idx = np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in classes])
+    return digit_grid(x[idx], [str(int(v)) for v in y[idx]], ncols=per_class, name=name)
+
+
+def class_distribution(labels_by_split: dict, name: str | None = None):
+    """Bar chart of class counts for each split (e.g. {"train": y_train, "test": y_test})."""
+    frame = pd.concat(
+        [pd.DataFrame({"class": np.asarray(y), "split": split}) for split, y in labels_by_split.items()]
+    )
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    sns.countplot(data=frame, x="class", hue="split", ax=ax)
+    ax.set_title("Examples per class")
+    return _finish(fig, name)
+
+
+def pixel_histograms(arrays: dict, name: str | None = None, bins: int = 50):
+    """Histogram of pixel values for each array (e.g. raw vs normalised), log-scaled counts."""
+    fig, axes = plt.subplots(1, len(arrays), figsize=(4.5 * len(arrays), 3.2), squeeze=False)
+    for ax, (label, values) in zip(axes.flat, arrays.items()):
+        ax.hist(np.ravel(values), bins=bins, log=True)
+        ax.set_title(label)
+        ax.set_xlabel("pixel value")
+    axes.flat[0].set_ylabel("count (log)")
+    return _finish(fig, name)
+
+
+def mean_images(x, y, name: str | None = None):
+    """The mean image of each class."""
+    x = _squeeze(x).astype(np.float32)
+    classes = np.unique(y)
+    means = np.stack([x[y == c].mean(axis=0) for c in classes])
+    return digit_grid(means, [f"mean {int(c)}" for c in classes], ncols=len(classes), name=name)
+
+
+def training_curves(histories: dict, name: str | None = None):
+    """Loss and accuracy per epoch, train (solid) vs validation (dashed), for one or more runs."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    palette = sns.color_palette(n_colors=len(histories))
+    for color, (label, h) in zip(palette, histories.items()):
+        epochs = np.arange(1, len(h) + 1)
+        for ax, metric in zip(axes, ("loss", "accuracy")):
+            ax.plot(epochs, h[metric], color=color, label=f"{label} train")
+            ax.plot(epochs, h[f"val_{metric}"], color=color, linestyle="--", label=f"{label} val")
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric}: train (solid) vs validation (dashed)")
+    axes[1].legend(fontsize=7, ncol=2)
+    return _finish(fig, name)
+
+
+def generalization_gap(histories: dict, name: str | None = None):
+    """Train minus validation accuracy per epoch: above zero means the model fits train better."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for label, h in histories.items():
+        ax.plot(np.arange(1, len(h) + 1), 100 * (h["accuracy"] - h["val_accuracy"]), marker="o", label=label)
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("train − validation accuracy (points)")
+    ax.set_title("Generalisation gap")
+    ax.legend(fontsize=8)
+    return _finish(fig, name)
+
+
+def confusion_matrix(y_true, y_pred, title: str = "Confusion matrix", name: str | None = None, num_classes=None):
+    """Seaborn heatmap of the confusion matrix (counts; rows true, columns predicted)."""
+    cm = evaluate.confusion(y_true, y_pred, num_classes)
+    big = cm.shape[0] > 20
+    fig, ax = plt.subplots(figsize=(10, 9) if big else (5.5, 4.8))
+    sns.heatmap(cm, annot=not big, fmt="d", cmap="Blues", cbar=big, ax=ax, norm=None)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    return _finish(fig, name)
+
+
+def prediction_grid(x, y_true, proba, n: int = 20, name: str | None = None, seed: int = 0):
+    """Random test images titled "pred (confidence)", red where the prediction is wrong."""
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(y_true), size=min(n, len(y_true)), replace=False))
+    pred = proba[idx].argmax(axis=1)
+    titles = [f"{p} ({proba[i, p]:.0%})" for i, p in zip(idx, pred)]
+    colors = ["black" if p == t else "red" for p, t in zip(pred, np.asarray(y_true)[idx])]
+    return digit_grid(x[idx], titles, title="Sample predictions", name=name, colors=colors)
+
+
+def misclassified_grid(x, y_true, proba, n: int | None = 30, name: str | None = None):
+    """Misclassified images, most confident mistakes first, titled "true→pred (confidence)"."""
+    pred = proba.argmax(axis=1)
+    wrong = np.flatnonzero(pred != np.asarray(y_true))
+    wrong = wrong[np.argsort(-proba[wrong, pred[wrong]])][:n]
+    titles = [f"{y_true[i]}→{pred[i]} ({proba[i, pred[i]]:.0%})" for i in wrong]
+    title = f"Misclassified: {len(wrong)} shown of {int(np.sum(pred != np.asarray(y_true)))}"
+    return digit_grid(x[wrong], titles, title=title, name=name, colors=["red"] * len(wrong))
+
+
+def metric_bars(table: pd.DataFrame, column: str = "test_accuracy", error: str | None = None,
+                name: str | None = None, title: str | None = None):  # fmt: skip
+    """Horizontal bars of one column of a comparison table (optional error column, e.g. sd)."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.2))
+    ax.barh(table.index.astype(str), table[column], xerr=table[error] if error else None, color="tab:blue")
+    lo = float((table[column] - (table[error] if error else 0)).min())
+    ax.set_xlim(max(0.0, lo - 0.01), min(1.0, float(table[column].max()) + 0.005) if table[column].max() <= 1 else None)
+    ax.set_xlabel(column)
+    ax.invert_yaxis()
+    ax.set_title(title or column)
+    return _finish(fig, name)

@@ -1,0 +1,234 @@
+"""Report pipeline: run notebooks with papermill, build the leaderboard, keep notebook sources clean.
+
+    python -m digits.reports run [NOTEBOOK ...] [--profile full|smoke]
+    python -m digits.reports leaderboard      # reports/README.md + the README results table
+    python -m digits.reports strip            # remove outputs from notebooks/*.ipynb sources
+
+Each notebook runs into a staging folder (its own figures and metrics included); only when
+it finishes are the executed notebook, its HTML copy, figures and metrics moved into
+``reports/``. A failing notebook leaves its previous report untouched and stops the run with
+an error naming the notebook and the failing cell.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import config
+
+NOTEBOOKS_DIR = config.PROJ_ROOT / "notebooks"
+KERNEL = "digits"
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised while papermill executed it."""
+
+
+def notebooks(names: list[str] | None = None) -> list[Path]:
+    """Notebook sources in order, optionally only those whose stem matches or starts a name."""
+    found = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        return found
+    chosen = []
+    for name in names:
+        match = [p for p in found if p.stem == name or p.stem.startswith(name)]
+        if not match:
+            raise SystemExit(f"no notebook matches {name!r}; there are: {', '.join(p.stem for p in found)}")
+        chosen += match
+    return chosen
+
+
+def _failure_message(err: Exception, notebook: str) -> str:
+    cell = getattr(err, "exec_count", None)
+    ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
+    where = f"cell [{cell}]" if cell is not None else "start-up"
+    return f"notebook {notebook} failed at {where}: {ename}: {evalue}"
+
+
+def run_notebook(source: Path, profile: str, reports: Path | None = None, kernel: str = KERNEL) -> float:
+    """Execute one notebook into ``reports`` (atomically); returns its run time in seconds."""
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    reports = reports or config.reports_dir()
+    stem = source.stem
+    staging = reports / f".staging-{stem}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    executed = staging / f"{stem}.ipynb"
+    env_before = {k: os.environ.get(k) for k in ("DIGITS_REPORTS_DIR", "DIGITS_HEADLESS")}
+    os.environ.update(DIGITS_REPORTS_DIR=str(staging), DIGITS_HEADLESS="1")
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(source), str(executed), parameters={"PROFILE": profile}, kernel_name=kernel,
+            cwd=str(source.parent), progress_bar=False, log_output=True,
+        )  # fmt: skip
+    except Exception as err:
+        if executed.exists():
+            failed = reports / f"{stem}.failed.ipynb"
+            shutil.move(executed, failed)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise NotebookFailed(_failure_message(err, stem)) from err
+    finally:
+        for k, v in env_before.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    seconds = time.perf_counter() - started
+
+    html, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    (staging / f"{stem}.html").write_text(html, encoding="utf-8")
+    _publish(staging, reports, stem)
+    (reports / f"{stem}.failed.ipynb").unlink(missing_ok=True)
+    return seconds
+
+
+def _publish(staging: Path, reports: Path, stem: str) -> None:
+    """Move a finished notebook's products from staging into reports/, replacing the old ones."""
+    for name in (f"{stem}.ipynb", f"{stem}.html"):
+        (staging / name).replace(reports / name)
+    pairs = [
+        (staging / "figures" / stem, reports / "figures" / stem),
+        (staging / "metrics" / f"{stem}.json", reports / "metrics" / f"{stem}.json"),
+    ] + [(model, reports / "models" / model.name) for model in sorted((staging / "models").glob("*.keras"))]
+    for new, old in pairs:
+        if not new.exists():
+            continue
+        old.parent.mkdir(parents=True, exist_ok=True)
+        if old.is_dir():
+            shutil.rmtree(old)
+        new.replace(old)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- leaderboard
+
+
+def load_metrics(reports: Path | None = None) -> list[dict]:
+    reports = reports or config.reports_dir()
+    return [json.loads(p.read_text()) for p in sorted((reports / "metrics").glob("*.json"))]
+
+
+def leaderboard_rows(metrics: list[dict]) -> list[dict]:
+    rows = []
+    for m in metrics:
+        for model, row in m.get("models", {}).items():
+            rows.append({"notebook": m["notebook"], "model": model, "profile": m["profile"]} | row)
+    return sorted(rows, key=lambda r: -r["test_accuracy"])
+
+
+def _markdown_table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def results_markdown(metrics: list[dict], top: int | None = None) -> str:
+    """The leaderboard and notebook run times as Markdown, every number read from metrics files."""
+    rows = leaderboard_rows(metrics)[:top]
+    board = _markdown_table(
+        ["model", "notebook", "test accuracy", "macro F1", "parameters", "train s", "epochs", "profile"],
+        [[r["model"], r["notebook"], f"{100 * r['test_accuracy']:.2f}%", f"{r['macro_f1']:.4f}",
+          f"{r['parameters']:,}", r["train_seconds"], r["epochs"], r["profile"]] for r in rows],
+    )  # fmt: skip
+    times = _markdown_table(
+        ["notebook", "profile", "run time (min)", "CPU", "cores", "finished"],
+        [[m["notebook"], m["profile"], f"{m['notebook_seconds'] / 60:.1f}", m["environment"].get("cpu", "?"),
+          m["environment"].get("cpu_count", "?"), m.get("finished_at", "?")] for m in metrics],
+    )  # fmt: skip
+    total = sum(m["notebook_seconds"] for m in metrics) / 60
+    return f"{board}\n\nNotebook run times (total {total:.1f} min):\n\n{times}\n"
+
+
+def write_leaderboard(reports: Path | None = None, readme: Path | None = None) -> None:
+    """Write reports/README.md and the results block of the top-level README from the metrics files."""
+    reports = reports or config.reports_dir()
+    metrics = load_metrics(reports)
+    body = results_markdown(metrics) if metrics else "No reports yet: run `make reports`.\n"
+    (reports / "README.md").write_text(
+        "# Reports\n\nGenerated by `python -m digits.reports leaderboard` from `reports/metrics/*.json`; "
+        "do not edit by hand.\n\n" + body
+    )
+    readme = readme or config.PROJ_ROOT / "README.md"
+    if readme.exists():
+        text = readme.read_text()
+        if RESULTS_START in text and RESULTS_END in text:
+            head, rest = text.split(RESULTS_START, 1)
+            _, tail = rest.split(RESULTS_END, 1)
+            block = results_markdown(metrics, top=12) if metrics else "No reports yet.\n"
+            readme.write_text(f"{head}{RESULTS_START}\n{block}{RESULTS_END}{tail}")
+
+
+# --------------------------------------------------------------------------- notebook hygiene
+
+
+def is_check_cell(cell) -> bool:
+    return cell.get("cell_type") == "code" and CHECK_MARK in "".join(cell.get("source", ""))
+
+
+def strip_outputs(path: Path) -> bool:
+    """Remove outputs and execution counts from a notebook source, keeping the reference output of
+    ``# NBVAL_CHECK_OUTPUT`` cells (what nbval compares against). Returns True if the file changed."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    before = nbformat.writes(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        if not is_check_cell(cell):
+            cell.outputs = []
+        for out in cell.outputs:
+            out.pop("execution_count", None) if out.get("output_type") != "execute_result" else out.update(execution_count=None)
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("papermill", None)
+    nb.metadata.pop("papermill", None)
+    after = nbformat.writes(nb)
+    if after != before:
+        nbformat.write(nb, path)
+    return after != before
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m digits.reports", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute notebooks into reports/")
+    run.add_argument("notebooks", nargs="*", help="notebook names or prefixes (default: all)")
+    run.add_argument("--profile", default=os.environ.get("PROFILE", "full"), choices=("smoke", "full"))
+    sub.add_parser("leaderboard", help="rebuild reports/README.md and the README results table")
+    sub.add_parser("strip", help="remove outputs from notebook sources")
+    args = parser.parse_args(argv)
+
+    if args.command == "strip":
+        for path in notebooks():
+            if strip_outputs(path):
+                print(f"stripped {path.name}")
+        return 0
+    if args.command == "leaderboard":
+        write_leaderboard()
+        return 0
+    total = time.perf_counter()
+    for source in notebooks(args.notebooks):
+        print(f"== {source.stem} (profile {args.profile})", flush=True)
+        try:
+            seconds = run_notebook(source, args.profile)
+        except NotebookFailed as err:
+            print(f"ERROR: {err}\nThe previous report of {source.stem} is untouched; the failed run is in "
+                  f"reports/{source.stem}.failed.ipynb.", file=sys.stderr)  # fmt: skip
+            return 1
+        print(f"== {source.stem} done in {seconds / 60:.1f} min", flush=True)
+    write_leaderboard()
+    print(f"== all done in {(time.perf_counter() - total) / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
