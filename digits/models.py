@@ -155,12 +155,12 @@ def cnn1_minimal(x, num_classes, *, filters=32, kernel_size=3):
 
 @register("cnn2_deep")
 def cnn2_deep(x, num_classes):
-    """Conv 32 -> Pool -> Conv 64 -> Pool -> Conv 128 -> Dense 64 -> Dense 32 -> softmax (no regularisation)."""
+    """Conv 32 -> Pool -> Conv 64 -> Pool -> Conv 128 (same) -> Dense 64 -> Dense 32 -> softmax (no regularisation)."""
     x = layers.Conv2D(32, 3, activation="relu", name="conv_1")(x)
     x = layers.MaxPooling2D(name="pool_1")(x)
     x = layers.Conv2D(64, 3, activation="relu", name="conv_2")(x)
     x = layers.MaxPooling2D(name="pool_2")(x)
-    x = layers.Conv2D(128, 3, activation="relu", name="conv_3")(x)
+    x = layers.Conv2D(128, 3, padding="same", activation="relu", name="conv_3")(x)
     x = layers.Flatten(name="flatten")(x)
     return _head(_dense_stack(x, (64, 32)), num_classes)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import sys
@@ -197,6 +198,29 @@ def strip_outputs(path: Path) -> bool:
     return after != before
 
 
+def refresh_references(names: list[str] | None = None, profile: str = "smoke") -> list[str]:
+    """Run every notebook and store the output of its ``# NBVAL_CHECK_OUTPUT`` cells in the source,
+    as nbval's reference; every other output is stripped. Returns the notebooks that changed."""
+    import tempfile
+
+    import nbformat
+
+    changed = []
+    for source in notebooks(names):
+        with tempfile.TemporaryDirectory() as tmp:
+            run_notebook(source, profile, reports=Path(tmp))
+            executed = nbformat.read(Path(tmp) / f"{source.stem}.ipynb", as_version=4)
+        outputs = {c.source: c.outputs for c in executed.cells if is_check_cell(c)}
+        nb = nbformat.read(source, as_version=4)
+        for cell in nb.cells:
+            if is_check_cell(cell):
+                cell.outputs = [o for o in outputs[cell.source] if o.output_type == "stream"]
+        nbformat.write(nb, source)
+        strip_outputs(source)
+        changed.append(source.stem)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m digits.reports", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--profile", default=os.environ.get("PROFILE", "full"), choices=("smoke", "full"))
     sub.add_parser("leaderboard", help="rebuild reports/README.md and the README results table")
     sub.add_parser("strip", help="remove outputs from notebook sources")
+    refs = sub.add_parser("references", help="store nbval reference outputs of check cells (runs the smoke profile)")
+    refs.add_argument("notebooks", nargs="*", help="notebook names or prefixes (default: all)")
     args = parser.parse_args(argv)
 
     if args.command == "strip":
@@ -212,9 +238,13 @@ def main(argv: list[str] | None = None) -> int:
             if strip_outputs(path):
                 print(f"stripped {path.name}")
         return 0
+    if args.command == "references":
+        print("updated:", ", ".join(refresh_references(args.notebooks)))
+        return 0
     if args.command == "leaderboard":
         write_leaderboard()
         return 0
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # papermill streams cell output
     total = time.perf_counter()
     for source in notebooks(args.notebooks):
         print(f"== {source.stem} (profile {args.profile})", flush=True)

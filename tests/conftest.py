@@ -1,0 +1,63 @@
+"""Shared fixtures: every test writes into temporary folders, never into the project's reports or cache."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+REAL_DATA = os.environ.get("DIGITS_DATA_DIR")
+needs_real_data = pytest.mark.skipif(
+    not (REAL_DATA and (Path(REAL_DATA) / "mnist").exists() or REAL_DATA and any(Path(REAL_DATA).glob("*idx*"))),
+    reason="set DIGITS_DATA_DIR to the folder with MNIST/USPS (CI sets ../shared/data)",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_outputs(tmp_path, monkeypatch):
+    """Reports and the run cache go to a temporary folder for each test."""
+    monkeypatch.setenv("DIGITS_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("DIGITS_CACHE_DIR", str(tmp_path / "cache"))
+    yield
+
+
+@pytest.fixture
+def fresh_loaders():
+    """Forget loaded datasets before and after a test that changes where data comes from."""
+    from digits import data
+
+    data._load_mnist_arrays.cache_clear()
+    data._load_usps_arrays.cache_clear()
+    yield
+    data._load_mnist_arrays.cache_clear()
+    data._load_usps_arrays.cache_clear()
+
+
+@pytest.fixture
+def isolated_sources(tmp_path, monkeypatch, fresh_loaders):
+    """No data anywhere: empty DIGITS_DATA_DIR, data/raw and Keras cache; downloads fail as if offline."""
+    from digits import config, data
+
+    for name in ("user", "raw", "keras"):
+        (tmp_path / name).mkdir()
+    monkeypatch.setenv("DIGITS_DATA_DIR", str(tmp_path / "user"))
+    monkeypatch.setattr(config, "RAW_DATA_DIR", tmp_path / "raw")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+
+    def offline(*args, **kwargs):
+        raise OSError("URL fetch failure: network is unreachable (test)")
+
+    import keras
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def small_splits():
+    """A few thousand real MNIST images: enough for a model to learn in seconds."""
+    from digits import data
+
+    return data.mnist_splits(n_train=3_000, n_val=1_000, n_test=1_000)

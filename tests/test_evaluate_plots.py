@@ -1,0 +1,60 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from digits import config, evaluate, plots, session
+
+
+def test_mcnemar_counts_discordant_pairs():
+    y = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    a = y.copy()
+    b = y.copy()
+    b[:6] = (b[:6] + 1) % 10  # B wrong on 6 that A gets right
+    a[9] = 0  # A wrong on one B gets right
+    out = evaluate.mcnemar(y, a, b)
+    assert out["a_only"] == 6 and out["b_only"] == 1
+    assert out["p_value"] == pytest.approx(0.125)  # two-sided binomial, 7 trials
+    assert evaluate.mcnemar(y, y, y)["p_value"] == 1.0
+
+
+def test_summary_and_per_class():
+    y = np.array([0, 0, 1, 1])
+    pred = np.array([0, 1, 1, 1])
+    s = evaluate.summary(y, pred)
+    assert s["accuracy"] == 0.75 and s["errors"] == 1
+    table = evaluate.per_class(y, pred)
+    assert table.loc[0, "recall"] == 0.5 and table.loc[1, "precision"] == pytest.approx(2 / 3)
+
+
+def test_plateau_table():
+    h = pd.DataFrame({"val_accuracy": [0.90, 0.95, 0.97, 0.9705, 0.9702]})
+    row = evaluate.plateau_table({"m": h}).loc["m"]
+    assert row["plateau_epoch"] == 3 and row["best_epoch"] == 4
+
+
+def test_figures_are_written_under_the_notebook_folder():
+    session.setup("99_test")
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (40, 28, 28, 1)).astype(np.uint8)
+    y = np.repeat(np.arange(10), 4)
+    proba = rng.dirichlet(np.ones(10), size=40)
+    history = pd.DataFrame({"accuracy": [0.8, 0.9], "val_accuracy": [0.7, 0.85], "loss": [0.5, 0.3], "val_loss": [0.6, 0.4]})
+    plots.training_curves({"m": history}, name="curves")
+    plots.generalization_gap({"m": history}, name="gap")
+    plots.confusion_matrix(y, proba.argmax(1), name="cm")
+    plots.misclassified_grid(x, y, proba, name="wrong")
+    plots.prediction_grid(x, y, proba, name="pred")
+    plots.class_distribution({"train": y}, name="dist")
+    folder = config.reports_dir() / "figures" / "99_test"
+    assert sorted(p.stem for p in folder.glob("*.png")) == ["cm", "curves", "dist", "gap", "pred", "wrong"]
+    assert all(p.stat().st_size > 5_000 for p in folder.glob("*.png"))
+
+
+def test_profiles_resolve_and_reject_typos():
+    defaults = {"smoke": {"EPOCHS": 1, "N_TRAIN": 100}, "full": {"EPOCHS": 9, "N_TRAIN": None}}
+    assert session.resolve("full", defaults, EPOCHS=None) == {"EPOCHS": 9, "N_TRAIN": None}
+    assert session.resolve("smoke", defaults, EPOCHS=3)["EPOCHS"] == 3
+    with pytest.raises(ValueError, match="PROFILE"):
+        session.resolve("fast", defaults)
+    with pytest.raises(ValueError, match="unknown setting"):
+        session.resolve("full", defaults, EPOHCS=3)

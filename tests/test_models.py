@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from digits import models
+
+# Parameter counts the reference projects report (trainable, as PyTorch counts them).
+REFERENCE_COUNTS = {
+    "mlp_tuned": 243_530,
+    "cnn_wide": 1_261_450,
+    "cnn_improved": 391_370,
+    "mlp_baseline": 109_386,  # 784-128-64-10, arithmetic from the description
+    "lenet5": 61_706,  # LeCun et al. 1998 layout with 'same' first convolution
+}
+
+
+@pytest.mark.parametrize("name,expected", sorted(REFERENCE_COUNTS.items()))
+def test_reference_parameter_counts(name, expected):
+    assert models.count_params(models.build(name)) == expected
+
+
+@pytest.mark.parametrize("name", models.available())
+@pytest.mark.parametrize("shape,classes", [((16, 16, 1), 10), ((28, 56, 1), 100)])
+def test_every_model_builds_for_other_shapes_and_classes(name, shape, classes):
+    model = models.build(name, input_shape=shape, num_classes=classes)
+    out = model.predict(np.zeros((2, *shape), np.uint8), verbose=0)
+    assert out.shape == (2, classes)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_models_take_raw_pixels():
+    model = models.build("mlp_baseline")
+    assert model.layers[1].name == "scale_0_1"
+
+
+def test_augmentation_is_inactive_at_inference():
+    model = models.build("cnn_basic", augment={"rotation": 20, "translation": 0.2, "zoom": 0.2, "erasing": 1.0})
+    x = np.random.default_rng(0).integers(0, 255, (4, 28, 28, 1)).astype(np.uint8)
+    np.testing.assert_allclose(model(x, training=False), model(x, training=False))
+    assert models.count_params(model) == models.count_params(models.build("cnn_basic"))
+
+
+def test_bad_names_and_hyperparameters_say_what_is_accepted():
+    with pytest.raises(ValueError, match="choose one of"):
+        models.build("cnn_wid")
+    with pytest.raises(ValueError, match="accepts"):
+        models.build("cnn_wide", dropuot=0.2)
+    with pytest.raises(ValueError, match="num_classes"):
+        models.build("cnn_wide", num_classes=1)
+    with pytest.raises(ValueError, match="input_shape"):
+        models.build("cnn_wide", input_shape=(28, 28))
+    with pytest.raises(ValueError, match="pooling"):
+        models.build("cnn_ablation", pooling="avg")

@@ -1,0 +1,75 @@
+import json
+
+import numpy as np
+import pytest
+from conftest import needs_real_data
+
+from digits import train
+
+pytestmark = needs_real_data
+
+
+def test_short_run_on_real_images_learns(small_splits):
+    result = train.fit("cnn3_regularized", small_splits, epochs=3, verbose=0)
+    assert result.history["val_accuracy"].iloc[-1] > 0.90
+    assert result.test_accuracy > 0.90
+    assert result.epochs_run == 3 and result.params == 225_034
+    assert list(result.history.columns[:3]) == ["epoch", "accuracy", "loss"] or "val_loss" in result.history
+
+
+def test_result_round_trips_and_cache_returns_the_same_run(small_splits, tmp_path):
+    first = train.fit("mlp_baseline", small_splits, epochs=2, verbose=0, label="baseline")
+    path = first.save(tmp_path / "result.json")
+    again = train.TrainResult.load(path)
+    assert again.test == first.test and again.params == first.params
+    assert np.array_equal(again.y_pred, first.y_pred)
+    assert again.history.equals(first.history)
+    assert json.loads(path.read_text())["config"]["epochs"] == 2
+
+    cached = train.fit("mlp_baseline", small_splits, epochs=2, verbose=0, label="baseline")
+    assert cached.cached and not first.cached
+    assert cached.test == first.test and cached.model is not None
+    retrained = train.fit("mlp_baseline", small_splits, epochs=3, verbose=0)  # another configuration
+    assert not retrained.cached
+
+
+def test_same_seed_same_result_without_cache(small_splits):
+    a = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0, cache=False)
+    b = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0, cache=False)
+    assert a.test == b.test
+
+
+def test_interrupted_run_resumes_from_its_last_epoch(small_splits, monkeypatch):
+    original = train._EpochClock.on_epoch_end
+    calls = {"n": 0}
+
+    def crash_after_second_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated interruption")
+
+    monkeypatch.setattr(train._EpochClock, "on_epoch_end", crash_after_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train.fit("mlp_baseline", small_splits, epochs=4, verbose=0)
+    monkeypatch.setattr(train._EpochClock, "on_epoch_end", original)
+    calls["n"] = 0
+    resumed = train.fit("mlp_baseline", small_splits, epochs=4, verbose=0)
+    assert resumed.epochs_run == 4
+    assert resumed.history["epoch"].tolist() == [0, 1, 2, 3]
+
+
+def test_training_options_are_checked(small_splits):
+    for bad in ({"epochs": 0}, {"batch_size": -1}, {"learning_rate": 0}, {"lr_schedule": "step"},
+                {"early_stopping": 0}, {"clipnorm": -1.0}):  # fmt: skip
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            train.fit("mlp_baseline", small_splits, **bad)
+
+
+def test_every_option_runs(small_splits, tmp_path):
+    result = train.fit(
+        "cnn_improved", small_splits, epochs=2, verbose=0, augment=True, lr_schedule="plateau",
+        early_stopping=1, clipnorm=1.0, checkpoint=tmp_path / "best.keras", csv_log=tmp_path / "log.csv",
+    )  # fmt: skip
+    assert (tmp_path / "best.keras").is_file() and (tmp_path / "log.csv").is_file()
+    assert 1 <= result.epochs_run <= 2
