@@ -25,8 +25,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 setup: $(VENV)/.installed
 
+# Notebooks under test write their figures and metrics to a temporary folder, never over reports/.
 test: setup
-	$(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
+	DIGITS_REPORTS_DIR=$$(mktemp -d) $(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
 
 test-fast: setup
 	$(PY) -m pytest tests -p no:cacheprovider
