@@ -46,3 +46,99 @@ def frame_like_mnist(images: np.ndarray) -> np.ndarray:
     if images.ndim != 3:
         raise ValueError(f"expected a batch of 2-D images (N x H x W), got shape {images.shape}")
     return np.stack([frame_digit(img) for img in images]) if len(images) else np.zeros((0, 28, 28), np.uint8)
+
+
+# --------------------------------------------------------------------------- a user's own images
+
+MAX_SIDE = 4096  # pixels; larger images are refused rather than decoded
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MIN_CONTRAST = 40  # grey levels between ink and paper below which an image counts as blank
+
+
+class ImageError(ValueError):
+    """An input image that cannot be turned into a digit: not an image, empty, blank, too large."""
+
+
+def read_image(source) -> np.ndarray:
+    """Open a file path or bytes as greyscale float32 with white ink on black (0..255).
+
+    Alpha is composited over white paper; EXIF rotation is applied; polarity is detected
+    from the border (dark ink on light paper is inverted); the paper level is subtracted.
+    """
+    import io
+
+    from PIL import ImageOps, UnidentifiedImageError
+
+    if isinstance(source, (bytes, bytearray)):
+        raw, label = bytes(source), "the image"
+    else:
+        label = str(source)
+        try:
+            raw = open(source, "rb").read(MAX_FILE_BYTES + 1)
+        except OSError as err:
+            raise ImageError(f"{label}: cannot be read ({err.strerror or err})") from err
+    if not raw:
+        raise ImageError(f"{label}: the file is empty")
+    if len(raw) > MAX_FILE_BYTES:
+        raise ImageError(f"{label}: larger than {MAX_FILE_BYTES // 2**20} MB; send a smaller image")
+    try:
+        image = Image.open(io.BytesIO(raw))
+        if max(image.size) > MAX_SIDE:
+            raise ImageError(f"{label}: {image.size[0]}x{image.size[1]} pixels; at most {MAX_SIDE} a side")
+        image.load()
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise ImageError(f"{label}: not a readable image ({err})") from err
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, rgba)
+    grey = np.asarray(image.convert("L"), dtype=np.float32)
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if np.median(border) > 127:  # light paper: make the ink the bright part
+        grey = 255.0 - grey
+    paper_level = float(np.median(border if np.median(border) <= 127 else 255.0 - border))
+    ink = np.clip(grey - paper_level, 0, None)
+    if ink.max() < MIN_CONTRAST:
+        raise ImageError(f"{label}: looks blank (no stroke stands out from the background)")
+    return ink
+
+
+def to_mnist(image: np.ndarray) -> np.ndarray:
+    """One digit (white on black, any size) -> 28x28 uint8 framed like MNIST."""
+    return frame_digit(image)
+
+
+def split_two_digits(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split a two-digit image at the widest empty column gap between its strokes
+    (or, when the digits touch, at the weakest column near the middle)."""
+    columns = (image > INK_THRESHOLD * image.max()).sum(axis=0)
+    inked = np.flatnonzero(columns)
+    left, right = inked.min(), inked.max()
+    inner = columns[left : right + 1]
+    empty = np.flatnonzero(inner == 0)
+    if empty.size:
+        runs = np.split(empty, np.flatnonzero(np.diff(empty) > 1) + 1)
+        widest = max(runs, key=len)
+        cut = left + int(widest[len(widest) // 2])
+    else:
+        lo, hi = len(inner) // 3, max(len(inner) // 3 + 1, 2 * len(inner) // 3)
+        cut = left + lo + int(np.argmin(inner[lo:hi]))
+    first, second = image[:, :cut], image[:, cut:]
+    if first.max() <= 0 or second.max() <= 0:
+        raise ImageError("could not find two digits side by side")
+    return first, second
+
+
+def to_mnist_pair(image: np.ndarray) -> np.ndarray:
+    """A two-digit number (white on black) -> 28x56 uint8, each digit framed on its half."""
+    first, second = split_two_digits(image)
+    return np.concatenate([frame_digit(first), frame_digit(second)], axis=1)
+
+
+def prepare(source, two_digit: bool = False) -> np.ndarray:
+    """File path or bytes -> model input: 28x28 (or 28x56 for two digits) uint8, white on black."""
+    ink = read_image(source)
+    return to_mnist_pair(ink) if two_digit else to_mnist(ink)

@@ -79,7 +79,8 @@ def save_metrics(results, profile: str, extra: dict | None = None) -> Path:
     models = {}
     for r in results:
         row = r.row()
-        models[row.pop("model")] = row | {"cached": r.cached}
+        label = row.pop("model")
+        models[label] = row | {"cached": r.cached}
     payload = {
         "notebook": _state["notebook"],
         "profile": profile,

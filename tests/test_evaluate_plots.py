@@ -58,3 +58,17 @@ def test_profiles_resolve_and_reject_typos():
         session.resolve("fast", defaults)
     with pytest.raises(ValueError, match="unknown setting"):
         session.resolve("full", defaults, EPOHCS=3)
+
+
+def test_metrics_file_lists_each_model_once(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    session.setup("98_metrics")
+    result = SimpleNamespace(
+        cached=False,
+        row=lambda: {"model": "m", "parameters": 1, "test_accuracy": 0.5, "macro_f1": 0.5, "train_seconds": 1.0, "epochs": 1},
+    )
+    payload = json.loads(session.save_metrics([result], "smoke", extra={"k": 1}).read_text())
+    assert payload["models"] == {"m": {"parameters": 1, "test_accuracy": 0.5, "macro_f1": 0.5, "train_seconds": 1.0, "epochs": 1, "cached": False}}
+    assert payload["profile"] == "smoke" and payload["extra"] == {"k": 1} and payload["notebook_seconds"] >= 0

@@ -1,0 +1,108 @@
+"""Command line: ``python -m digits predict|evaluate ...`` (run with --help for details)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import config
+
+TASK_SHAPES = {"mnist10": (28, 28), "mnist100": (28, 56)}
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback, exit status 2."""
+
+
+def load_model(path: str | None, task: str):
+    """The model at ``path`` or the shipped model for ``task``, with a clear error when missing."""
+    import keras
+
+    model_path = Path(path) if path else config.SHIPPED_MODELS[task]
+    if not model_path.is_file():
+        hint = "" if path else f" Train it with `{config.MAKES_SHIPPED_MODEL[task]}`."
+        raise CliError(f"no model file at {model_path}.{hint}")
+    try:
+        return keras.saving.load_model(model_path)
+    except Exception as err:
+        raise CliError(f"{model_path} is not a loadable Keras model ({err})") from err
+
+
+def cmd_predict(args) -> int:
+    import numpy as np
+
+    from . import evaluate, preprocess
+
+    task = "mnist100" if args.two_digit else "mnist10"
+    model = load_model(args.model, task)
+    prepared, failures = {}, {}
+    for name in args.files:
+        try:
+            prepared[name] = preprocess.prepare(Path(name), two_digit=args.two_digit)
+        except preprocess.ImageError as err:
+            failures[name] = str(err)
+    proba = evaluate.predict_proba(model, np.stack(list(prepared.values()))) if prepared else []
+    probs = dict(zip(prepared, proba))
+    for name in args.files:
+        if name in failures:
+            record = {"file": name, "error": failures[name]}
+            print(json.dumps(record) if args.json else f"{name}: error: {failures[name]}", file=sys.stdout if args.json else sys.stderr)
+            continue
+        p = probs[name]
+        top = np.argsort(-p)[:3]
+        record = {"file": name, "label": int(top[0]), "confidence": round(float(p[top[0]]), 4),
+                  "top3": [{"label": int(k), "p": round(float(p[k]), 4)} for k in top]}  # fmt: skip
+        if args.json:
+            print(json.dumps(record))
+        else:
+            alternatives = ", ".join(f"{t['label']} {t['p']:.1%}" for t in record["top3"])
+            print(f"{name}: {record['label']} ({record['confidence']:.1%}; top 3: {alternatives})")
+    return 1 if failures else 0
+
+
+def cmd_evaluate(args) -> int:
+    import numpy as np
+
+    from . import evaluate
+
+    try:
+        with np.load(args.npz, allow_pickle=False) as f:
+            x, y = f["x"], f["y"]
+    except (OSError, ValueError, KeyError) as err:
+        raise CliError(f"{args.npz}: expected an .npz with arrays 'x' and 'y' ({err})") from err
+    want = TASK_SHAPES[args.task]
+    if x.ndim != 3 or x.shape[1:] != want or x.dtype != np.uint8:
+        raise CliError(f"{args.npz}: x must be uint8 N x {want[0]} x {want[1]} (white on black), got {x.dtype} {x.shape}")
+    if y.shape != (len(x),):
+        raise CliError(f"{args.npz}: y must hold one label per image, got shape {y.shape} for {len(x)} images")
+    model = load_model(args.model, args.task)
+    pred = evaluate.predict_proba(model, x).argmax(axis=1)
+    print(json.dumps({"accuracy": float(np.mean(pred == y)), "n": int(len(y))}))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m digits", description="Handwritten digit models from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("predict", help="predict the digit (or two-digit number) in image files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--two-digit", action="store_true", help="images hold a number 0-99 (two digits side by side)")
+    p.add_argument("--model", help="a .keras model (default: the shipped model)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(run=cmd_predict)
+    e = sub.add_parser("evaluate", help="accuracy of a model on arrays x (uint8, white on black) and y in an .npz")
+    e.add_argument("--task", choices=sorted(TASK_SHAPES), required=True)
+    e.add_argument("--model", help="a .keras model (default: the shipped model for the task)")
+    e.add_argument("--npz", required=True)
+    e.set_defaults(run=cmd_evaluate)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except CliError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

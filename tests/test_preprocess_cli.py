@@ -1,0 +1,139 @@
+import json
+
+import numpy as np
+import pytest
+from conftest import needs_real_data
+from PIL import Image
+
+from digits import preprocess
+from digits.__main__ import main
+
+
+def _digit(index=0):
+    from digits import data
+
+    _, (x_test, y_test) = data.load_mnist()
+    return x_test[index], int(y_test[index])
+
+
+def _similarity(a, b):
+    return float(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1])
+
+
+def _on_paper(digit, scale=6, size=(320, 240), offset=(30, 20), mode="RGB"):
+    """Dark ink on white paper, enlarged, off-centre, with wide margins."""
+    big = Image.fromarray(255 - digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)
+    paper = Image.new("L", size, 255)
+    paper.paste(big, offset)
+    return paper.convert(mode)
+
+
+@needs_real_data
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_dark_ink_on_paper_off_centre_becomes_mnist_like(tmp_path, mode):
+    digit, _ = _digit(0)
+    path = tmp_path / "photo.jpg"
+    _on_paper(digit, mode=mode).save(path, quality=92)
+    out = preprocess.prepare(path)
+    assert out.shape == (28, 28) and out.dtype == np.uint8
+    assert _similarity(out, preprocess.frame_digit(digit)) > 0.9
+
+
+@needs_real_data
+def test_transparent_png_is_composited_over_white(tmp_path):
+    digit, _ = _digit(1)
+    rgba = np.zeros((100, 100, 4), np.uint8)  # black ink, alpha = ink strength, fully transparent paper
+    big = np.asarray(Image.fromarray(digit).resize((84, 84)))
+    rgba[8:92, 8:92, 3] = big
+    path = tmp_path / "ink.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    assert _similarity(preprocess.prepare(path), preprocess.frame_digit(digit)) > 0.9
+
+
+@needs_real_data
+def test_light_on_dark_is_kept(tmp_path):
+    digit, _ = _digit(2)
+    path = tmp_path / "chalk.png"
+    Image.fromarray(np.pad(digit, 40)).save(path)
+    assert _similarity(preprocess.prepare(path), preprocess.frame_digit(digit)) > 0.95
+
+
+@needs_real_data
+def test_two_digits_are_framed_on_their_halves():
+    (a, _), (b, _) = _digit(3), _digit(4)
+    pair = np.concatenate([np.pad(a, 10), np.zeros((48, 15), np.uint8), np.pad(b, 10)], axis=1).astype(np.float32)
+    out = preprocess.to_mnist_pair(pair)
+    assert out.shape == (28, 56)
+    assert _similarity(out[:, :28], preprocess.frame_digit(a)) > 0.95
+    assert _similarity(out[:, 28:], preprocess.frame_digit(b)) > 0.95
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [(b"", "empty"), (b"this is not an image", "not a readable image")],
+)
+def test_bad_files_get_clear_errors(tmp_path, content, message):
+    path = tmp_path / "bad.png"
+    path.write_bytes(content)
+    with pytest.raises(preprocess.ImageError, match=message):
+        preprocess.prepare(path)
+
+
+def test_blank_and_huge_images_are_refused(tmp_path):
+    Image.new("RGB", (50, 50), (250, 250, 250)).save(tmp_path / "blank.png")
+    with pytest.raises(preprocess.ImageError, match="blank"):
+        preprocess.prepare(tmp_path / "blank.png")
+    Image.new("L", (5000, 10), 255).save(tmp_path / "huge.png")
+    with pytest.raises(preprocess.ImageError, match="at most 4096"):
+        preprocess.prepare(tmp_path / "huge.png")
+
+
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory, small_splits):
+    from digits import train
+
+    path = tmp_path_factory.mktemp("model") / "cnn.keras"
+    result = train.fit("cnn3_regularized", small_splits, epochs=3, verbose=0, cache=False)
+    result.model.save(path)
+    return path
+
+
+@needs_real_data
+def test_predict_cli_labels_good_files_and_reports_bad_ones(tmp_path, trained_model, capsys):
+    from digits import data
+
+    _, (x_test, y_test) = data.load_mnist()
+    goods = []
+    for i in range(5):
+        path = tmp_path / f"digit{i}.png"
+        _on_paper(x_test[i]).save(path)
+        goods.append((path, int(y_test[i])))
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    status = main(["predict", "--json", "--model", str(trained_model), *[str(p) for p, _ in goods], str(bad)])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1  # one file failed, the others were still predicted
+    by_file = {rec["file"]: rec for rec in lines}
+    assert "error" in by_file[str(bad)]
+    correct = sum(by_file[str(p)]["label"] == y for p, y in goods)
+    assert correct >= 4
+    for p, _ in goods:
+        rec = by_file[str(p)]
+        assert 0 <= rec["confidence"] <= 1 and len(rec["top3"]) == 3 and rec["top3"][0]["label"] == rec["label"]
+
+
+@needs_real_data
+def test_evaluate_cli_on_a_small_npz(tmp_path, trained_model, capsys, small_splits):
+    npz = tmp_path / "few.npz"
+    np.savez(npz, x=small_splits.x_test[:200, ..., 0], y=small_splits.y_test[:200])
+    assert main(["evaluate", "--task", "mnist10", "--model", str(trained_model), "--npz", str(npz)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 200 and out["accuracy"] > 0.85
+    np.savez(npz, x=small_splits.x_test[:5].astype(np.float32), y=small_splits.y_test[:5])
+    assert main(["evaluate", "--task", "mnist10", "--model", str(trained_model), "--npz", str(npz)]) == 2
+    assert "uint8" in capsys.readouterr().err
+
+
+def test_missing_model_says_how_to_make_it(tmp_path, capsys):
+    assert main(["evaluate", "--task", "mnist10", "--model", str(tmp_path / "nope.keras"), "--npz", "x.npz"]) == 2
+    assert "x.npz" in capsys.readouterr().err  # the npz is checked first
