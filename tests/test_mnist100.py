@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+from conftest import needs_real_data
+
+from digits import mnist100
+
+
+def test_pairs_are_balanced_labelled_and_deterministic():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (200, 28, 28)).astype(np.uint8)
+    labels = np.repeat(np.arange(10), 20)
+    x, y = mnist100.make_pairs(images, labels, 1_000, seed=1)
+    assert x.shape == (1_000, 28, 56) and np.bincount(y).tolist() == [10] * 100
+    x2, y2 = mnist100.make_pairs(images, labels, 1_000, seed=1)
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    # each half is an image of the right digit
+    lookup = {img.tobytes(): lab for img, lab in zip(images, labels)}
+    for img, lab in zip(x[:50], y[:50]):
+        assert lookup[img[:, :28].tobytes()] == lab // 10 and lookup[img[:, 28:].tobytes()] == lab % 10
+    with pytest.raises(ValueError, match="multiple of 100"):
+        mnist100.make_pairs(images, labels, 150, seed=1)
+
+
+@needs_real_data
+def test_builder_keeps_test_digits_out_of_training(tmp_path, monkeypatch):
+    from digits import config, data
+
+    monkeypatch.setattr(config, "PROCESSED_DATA_DIR", tmp_path)
+    splits = mnist100.load_mnist100(n_train=2_000, n_val=500, n_test=1_000)
+    assert splits.x_train.shape == (2_000, 28, 56, 1) and splits.num_classes == 100
+    _, (x_test, _) = data.load_mnist()
+    test_digits = {img.tobytes() for img in x_test}
+    halves = [h for img in splits.x_train[..., 0] for h in (img[:, :28], img[:, 28:])]
+    assert not any(np.ascontiguousarray(h).tobytes() in test_digits for h in halves)
+    again = mnist100.load_mnist100(n_train=2_000, n_val=500, n_test=1_000)  # from the cache
+    assert again.fingerprint() == splits.fingerprint() and len(list(tmp_path.glob("*.npz"))) == 1
+
+
+def test_pair_model_multiplies_the_halves():
+    from digits import models
+
+    digit = models.build("cnn_basic")
+    pair = mnist100.pair_model(digit)
+    x = np.random.default_rng(0).integers(0, 255, (3, 28, 56, 1)).astype(np.uint8)
+    p = pair.predict(x, verbose=0)
+    left = digit.predict(x[:, :, :28], verbose=0)
+    right = digit.predict(x[:, :, 28:], verbose=0)
+    np.testing.assert_allclose(p, (left[:, :, None] * right[:, None, :]).reshape(3, 100), rtol=1e-5, atol=1e-7)
