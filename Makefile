@@ -4,15 +4,18 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= full
+PORT ?= 8000
 export DIGITS_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
-.PHONY: setup test test-fast reports report-% leaderboard strip clean-cache
+.PHONY: setup test test-fast reports report-% leaderboard strip clean-cache demo demo-load
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make reports [PROFILE=smoke]   execute every notebook into reports/ (default PROFILE=full)"
 	@echo "make report-<notebook>          execute one, e.g. make report-01_mlp_vs_cnn"
 	@echo "make test                       unit tests + notebooks (nbval, smoke profile)"
+	@echo "make demo [PORT=8000]           web demo on http://127.0.0.1:PORT/ (draw a digit or a number)"
+	@echo "make demo-load                  500 requests, 8 at a time, on loopback -> reports/web_load.json"
 	@echo "make strip                      remove outputs from notebook sources before committing"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -46,3 +49,9 @@ strip: setup
 
 clean-cache:
 	rm -rf .cache/runs
+
+demo: setup
+	$(PY) -m digits serve --port $(PORT)
+
+demo-load: setup
+	$(PY) -m digits.web

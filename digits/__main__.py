@@ -49,10 +49,7 @@ def cmd_predict(args) -> int:
             record = {"file": name, "error": failures[name]}
             print(json.dumps(record) if args.json else f"{name}: error: {failures[name]}", file=sys.stdout if args.json else sys.stderr)
             continue
-        p = probs[name]
-        top = np.argsort(-p)[:3]
-        record = {"file": name, "label": int(top[0]), "confidence": round(float(p[top[0]]), 4),
-                  "top3": [{"label": int(k), "p": round(float(p[k]), 4)} for k in top]}  # fmt: skip
+        record = {"file": name} | evaluate.top_k(probs[name])
         if args.json:
             print(json.dumps(record))
         else:
@@ -82,6 +79,13 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .web import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m digits", description="Handwritten digit models from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--model", help="a .keras model (default: the shipped model for the task)")
     e.add_argument("--npz", required=True)
     e.set_defaults(run=cmd_evaluate)
+    s = sub.add_parser("serve", help="the web demo: draw a digit or a number and see the prediction")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(run=cmd_serve)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

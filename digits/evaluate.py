@@ -22,6 +22,16 @@ def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     return np.asarray(out)
 
 
+def top_k(proba: np.ndarray, k: int = 3) -> dict:
+    """The label, its confidence and the ``k`` most likely labels of one probability vector."""
+    order = np.argsort(-proba)[:k]
+    return {
+        "label": int(order[0]),
+        "confidence": round(float(proba[order[0]]), 4),
+        f"top{k}": [{"label": int(i), "p": round(float(proba[i]), 4)} for i in order],
+    }
+
+
 def summary(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     """Accuracy, macro F1 and the error count."""
     return {

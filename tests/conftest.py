@@ -61,3 +61,13 @@ def small_splits():
     from digits import data
 
     return data.mnist_splits(n_train=3_000, n_val=1_000, n_test=1_000)
+
+
+@pytest.fixture(scope="session")
+def small_model_path(tmp_path_factory, small_splits):
+    """A model trained here in seconds (its accuracy does not depend on what the repository ships)."""
+    from digits import train
+
+    path = tmp_path_factory.mktemp("small_model") / "cnn.keras"
+    train.fit("cnn3_regularized", small_splits, epochs=3, verbose=0, cache=False).model.save(path)
+    return path

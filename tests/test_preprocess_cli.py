@@ -88,14 +88,9 @@ def test_blank_and_huge_images_are_refused(tmp_path):
         preprocess.prepare(tmp_path / "huge.png")
 
 
-@pytest.fixture(scope="module")
-def trained_model(tmp_path_factory, small_splits):
-    from digits import train
-
-    path = tmp_path_factory.mktemp("model") / "cnn.keras"
-    result = train.fit("cnn3_regularized", small_splits, epochs=3, verbose=0, cache=False)
-    result.model.save(path)
-    return path
+@pytest.fixture
+def trained_model(small_model_path):
+    return small_model_path
 
 
 @needs_real_data

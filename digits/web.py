@@ -1,0 +1,217 @@
+"""Web demo: draw or upload a digit (0-9) or a two-digit number (0-99) and see the prediction.
+
+    python -m digits serve [--port 8000]        (or: make demo PORT=8000)
+
+``POST /api/predict`` takes the image as multipart field ``image`` or as JSON
+``{"image": "<base64 PNG or data URL>", "mode": "digit"|"number"}`` and answers
+``{"label", "confidence", "top3", "preprocessed_png"}``. Prediction goes through
+``digits.preprocess`` and the shipped models, exactly as the command line does.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from flask import Flask, jsonify, request
+from PIL import Image
+
+from . import config, evaluate, preprocess
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+MODES = {"digit": "mnist10", "number": "mnist100"}
+STATIC = Path(__file__).parent / "static"
+
+
+class BadRequest(ValueError):
+    """Input the client must fix: answered with HTTP 400 and the message."""
+
+
+class Predictor:
+    """Loads the shipped models once; thread-safe prediction of one image."""
+
+    def __init__(self, digit_model_path: Path | None = None, number_model_path: Path | None = None):
+        self.paths = {
+            "digit": Path(digit_model_path or config.SHIPPED_MODELS["mnist10"]),
+            "number": Path(number_model_path or config.SHIPPED_MODELS["mnist100"]),
+        }
+        self._models: dict = {}
+        self._lock = threading.Lock()
+
+    def model(self, mode: str):
+        with self._lock:
+            if mode not in self._models:
+                self._models[mode] = self._load(mode)
+            return self._models[mode]
+
+    def _load(self, mode: str):
+        import keras
+
+        if self.paths[mode].is_file():
+            return keras.saving.load_model(self.paths[mode])
+        if mode == "number":  # no dedicated 0-99 model shipped yet: the digit model reads each half
+            from .mnist100 import pair_model
+
+            return pair_model(self._load("digit"))
+        raise FileNotFoundError(
+            f"no model at {self.paths[mode]}: train it with `{config.MAKES_SHIPPED_MODEL[MODES[mode]]}`"
+        )
+
+    def predict(self, image_bytes: bytes, mode: str) -> dict:
+        if mode not in MODES:
+            raise BadRequest(f"mode must be one of {sorted(MODES)}, got {mode!r}")
+        try:
+            x = preprocess.prepare(image_bytes, two_digit=(mode == "number"))
+        except preprocess.ImageError as err:
+            raise BadRequest(str(err)) from err
+        model = self.model(mode)
+        with self._lock:  # one inference at a time: Keras models are not re-entrant
+            proba = np.asarray(model(x[np.newaxis, ..., np.newaxis], training=False))[0]
+        return evaluate.top_k(proba) | {"preprocessed_png": png_data_url(x)}
+
+
+def png_data_url(pixels: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _decode_base64_image(value) -> bytes:
+    if not isinstance(value, str) or not value:
+        raise BadRequest("JSON field 'image' must be a base64 PNG string (or a data URL)")
+    if value.startswith("data:"):
+        value = value.split(",", 1)[-1]
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise BadRequest(f"JSON field 'image' is not valid base64 ({err})") from err
+
+
+def _read_request() -> tuple[bytes, str]:
+    if request.is_json or (request.mimetype or "").endswith("json"):
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict):
+            raise BadRequest("malformed JSON: expected an object {\"image\": ..., \"mode\": ...}")
+        return _decode_base64_image(payload.get("image")), payload.get("mode", "digit")
+    upload = request.files.get("image")
+    if upload is None:
+        raise BadRequest("send the image as multipart field 'image' or as JSON {\"image\": base64 PNG}")
+    return upload.read(), request.form.get("mode", "digit")
+
+
+def create_app(predictor: Predictor | None = None) -> Flask:
+    """The Flask app; pass a Predictor to use other model files."""
+    app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    predictor = predictor or Predictor()
+
+    @app.get("/")
+    def index():
+        return app.send_static_file("index.html")
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", models={m: str(p) for m, p in predictor.paths.items()})
+
+    @app.post("/api/predict")
+    def predict():
+        started = time.perf_counter()
+        image, mode = _read_request()
+        result = predictor.predict(image, mode)
+        return jsonify(result | {"mode": mode, "ms": round(1000 * (time.perf_counter() - started), 1)})
+
+    @app.errorhandler(BadRequest)
+    def bad_request(err):
+        return jsonify(error=str(err)), 400
+
+    @app.errorhandler(413)
+    def too_large(err):
+        return jsonify(error=f"request body over {MAX_BODY_BYTES // 2**20} MB"), 413
+
+    @app.errorhandler(FileNotFoundError)
+    def no_model(err):
+        return jsonify(error=str(err)), 503
+
+    @app.errorhandler(Exception)
+    def unexpected(err):  # never crash the server on a request
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(err, HTTPException):
+            return jsonify(error=err.description), err.code
+        app.logger.exception("unexpected error")
+        return jsonify(error=f"internal error: {type(err).__name__}"), 500
+
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the demo on ``host:port`` (loopback by default)."""
+    from werkzeug.serving import run_simple
+
+    print(f"digits demo on http://{host}:{port}/  (Ctrl-C to stop)")
+    run_simple(host, port, create_app(), threaded=True)
+
+
+def load_test(url: str, png: bytes, requests: int = 500, concurrency: int = 8, mode: str = "digit") -> dict:
+    """POST ``png`` to ``url``/api/predict ``requests`` times, ``concurrency`` at a time; latency in ms."""
+    import json
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = json.dumps({"image": base64.b64encode(png).decode(), "mode": mode}).encode()
+
+    def one(_):
+        req = urllib.request.Request(f"{url}/api/predict", data=body, headers={"Content-Type": "application/json"})
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(req, timeout=30) as response:
+                ok = response.status == 200 and "label" in json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            ok = False
+        return ok, 1000 * (time.perf_counter() - started)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(one, range(requests)))
+    latencies = np.array([ms for _, ms in results])
+    return {
+        "requests": requests, "concurrency": concurrency, "errors": sum(not ok for ok, _ in results),
+        "p50_ms": round(float(np.percentile(latencies, 50)), 1), "p95_ms": round(float(np.percentile(latencies, 95)), 1),
+        "requests_per_second": round(requests / (time.perf_counter() - started), 1),
+    }  # fmt: skip
+
+
+def record_load_test(requests: int = 500, concurrency: int = 8) -> dict:
+    """Serve the shipped models on a free loopback port, run :func:`load_test` with a real MNIST test
+    digit, and write the figures to ``reports/web_load.json``."""
+    import json
+
+    from werkzeug.serving import make_server
+
+    from . import data
+    from .session import environment
+
+    _, (x_test, _) = data.load_mnist()
+    buffer = io.BytesIO()
+    Image.fromarray(x_test[0]).save(buffer, format="PNG")
+    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        stats = load_test(f"http://127.0.0.1:{server.server_port}", buffer.getvalue(), requests, concurrency)
+    finally:
+        server.shutdown()
+    stats |= {"model": str(config.SHIPPED_MODELS["mnist10"].relative_to(config.PROJ_ROOT)), "environment": environment()}
+    out = config.reports_dir() / "web_load.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(stats, indent=1))
+    return stats
+
+
+if __name__ == "__main__":
+    print(record_load_test())
