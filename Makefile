@@ -7,7 +7,7 @@ PROFILE ?= full
 PORT ?= 8000
 export DIGITS_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
-.PHONY: setup test test-fast reports report-% leaderboard strip clean-cache demo demo-load
+.PHONY: setup test test-fast reports report-% leaderboard strip clean-cache demo demo-load bench
 .DEFAULT_GOAL := help
 
 help:
@@ -16,6 +16,7 @@ help:
 	@echo "make test                       unit tests + notebooks (nbval, smoke profile)"
 	@echo "make demo [PORT=8000]           web demo on http://127.0.0.1:PORT/ (draw a digit or a number)"
 	@echo "make demo-load                  500 requests, 8 at a time, on loopback -> reports/web_load.json"
+	@echo "make bench                      fast recipe vs Keras' simple convnet: time to 99%, inference -> reports/bench.json"
 	@echo "make strip                      remove outputs from notebook sources before committing"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -55,3 +56,6 @@ demo: setup
 
 demo-load: setup
 	$(PY) -m digits.web
+
+bench: setup
+	$(PY) -m digits.bench --repeats 3

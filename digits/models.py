@@ -265,3 +265,32 @@ def cnn_ablation(x, num_classes, *, dropout=True, batch_norm=False, pooling="max
             x = layers.Dropout(0.25, name=f"conv_dropout_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     return _head(_dense_stack(x, (max(1, round(128 * width)),), 0.5 if dropout else 0.0), num_classes)
+
+
+# --------------------------------------------------------------------------- benchmark recipes
+
+
+@register("keras_simple_convnet")
+def keras_simple_convnet(x, num_classes):
+    """Keras' documented "Simple MNIST convnet" example: Conv 32 -> Pool -> Conv 64 -> Pool -> Flatten ->
+    Dropout 0.5 -> softmax (34,826 parameters): the reference recipe of ``make bench``."""
+    x = layers.Conv2D(32, 3, activation="relu", name="conv_1")(x)
+    x = layers.MaxPooling2D(name="pool_1")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv_2")(x)
+    x = layers.MaxPooling2D(name="pool_2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    return _head(x, num_classes)
+
+
+@register("cnn_fast")
+def cnn_fast(x, num_classes, *, filters=(16, 32, 64)):
+    """The fast recipe's model: small Conv -> BatchNorm -> ReLU -> Pool blocks, global average pooling.
+    Batch norm lets it train at a high learning rate, so it needs few passes over the data."""
+    for i, f in enumerate(filters, start=1):
+        x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv_{i}")(x)
+        x = layers.BatchNormalization(name=f"bn_{i}")(x)
+        x = layers.ReLU(name=f"relu_{i}")(x)
+        x = layers.MaxPooling2D(name=f"pool_{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    return _head(x, num_classes)

@@ -27,7 +27,7 @@ import pandas as pd
 from . import config, evaluate, models
 from .data import Splits
 
-LR_SCHEDULES = (None, "plateau", "cosine")
+LR_SCHEDULES = (None, "plateau", "cosine", "warmup_cosine")
 
 if keras.backend.backend() == "tensorflow":  # retracing notes for each new model are noise here
     import tensorflow as tf
@@ -159,16 +159,20 @@ def fit(
     csv_log: str | Path | None = None,
     cache: bool | None = None,
     strategy=None,
+    callbacks: list | None = None,
+    validate: bool = True,
     verbose: int | str | None = None,
 ) -> TrainResult:
     """Train the registered model ``name`` on ``data`` and evaluate it once on the test set.
 
-    lr_schedule: None (constant), "plateau" (ReduceLROnPlateau on ``monitor``) or "cosine"
-    (cosine decay over all epochs). early_stopping: patience in epochs (best weights are
+    lr_schedule: None (constant), "plateau" (ReduceLROnPlateau on ``monitor``), "cosine"
+    (cosine decay over all epochs) or "warmup_cosine" (10% warm-up, then cosine decay). early_stopping: patience in epochs (best weights are
     restored). clipnorm: gradient clipping by norm. checkpoint: save the best model (.keras)
     there. csv_log: copy the per-epoch log there. cache: reuse/keep the run in the run cache
     (default: on unless DIGITS_CACHE=0). strategy: a ``tf.distribute`` strategy for
     data-parallel training. label: the name shown in tables (e.g. "cnn, no dropout").
+    callbacks: extra Keras callbacks (such runs are never cached). validate: evaluate on the
+    validation set after each epoch (needed by early stopping and the plateau schedule).
     """
     _check_options(epochs, batch_size, learning_rate, lr_schedule, early_stopping, clipnorm)
     hparams = dict(hparams or {})
@@ -176,9 +180,11 @@ def fit(
         "name": name, "hparams": hparams, "augment": augment, "epochs": epochs, "batch_size": batch_size,
         "learning_rate": learning_rate, "lr_schedule": lr_schedule, "early_stopping": early_stopping,
         "monitor": monitor, "clipnorm": clipnorm, "seed": seed, "deterministic": deterministic,
-        "optimizer": "adam", "loss": "sparse_categorical_crossentropy",
+        "optimizer": "adam", "loss": "sparse_categorical_crossentropy", "validate": validate,
     }  # fmt: skip
-    use_cache = config.cache_enabled() if cache is None else cache
+    if not validate and (early_stopping or lr_schedule == "plateau" or monitor.startswith("val_") and checkpoint):
+        raise ValueError("early_stopping, lr_schedule='plateau' and checkpoint need validate=True")
+    use_cache = (config.cache_enabled() if cache is None else cache) and not callbacks
 
     keras.backend.clear_session()
     set_seed(seed, deterministic)
@@ -186,11 +192,14 @@ def fit(
     with scope:
         model = models.build(name, data.input_shape, data.num_classes, augment=augment, **hparams)
         steps = math.ceil(len(data.y_train) / batch_size)
-        lr = (
-            keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps)
-            if lr_schedule == "cosine"
-            else learning_rate
-        )
+        lr = learning_rate
+        if lr_schedule == "cosine":
+            lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps)
+        elif lr_schedule == "warmup_cosine":  # one-cycle style: 10% linear warm-up from lr/10, then cosine to 0
+            warmup = max(1, epochs * steps // 10)
+            lr = keras.optimizers.schedules.CosineDecay(
+                learning_rate / 10, decay_steps=epochs * steps - warmup, warmup_target=learning_rate, warmup_steps=warmup
+            )
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm),
             loss="sparse_categorical_crossentropy",
@@ -216,8 +225,9 @@ def fit(
         backup = work / "backup"
         if not backup.exists():
             (work / "history.csv").unlink(missing_ok=True)  # a fresh start, not a resumed one
-        callbacks = [
-            _EpochClock(),
+        extra = list(callbacks or [])
+        callbacks = [_EpochClock(), *extra]  # the clock first: later callbacks and the log see its fields
+        callbacks += [
             keras.callbacks.BackupAndRestore(str(backup)),
             keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
         ]
@@ -232,7 +242,7 @@ def fit(
         started = time.perf_counter()
         model.fit(
             data.x_train, data.y_train,
-            validation_data=(data.x_val, data.y_val),
+            validation_data=(data.x_val, data.y_val) if validate else None,
             epochs=epochs, batch_size=batch_size, callbacks=callbacks,
             verbose=verbose if verbose is not None else (2 if config.headless() else "auto"),
         )  # fmt: skip

@@ -1,0 +1,34 @@
+import json
+
+import pytest
+from conftest import needs_real_data
+
+from digits import bench, config, models
+
+pytestmark = needs_real_data
+
+
+def test_reference_recipe_is_the_keras_example():
+    assert models.count_params(models.build("keras_simple_convnet")) == 34_826
+
+
+def test_quick_benchmark_produces_well_formed_results():
+    out = bench.run(quick=True)
+    saved = json.loads((config.reports_dir() / "bench.json").read_text())
+    assert saved["quick"] is True and saved["target"] == out["target"]
+    for label in ("reference", "fast"):
+        r = saved[label]
+        assert r["runs"] and all(0 <= c["accuracy"] <= 1 for c in r["runs"][0]["checks"])
+        checks = r["runs"][0]["checks"]
+        assert [c["seconds"] for c in checks] == sorted(c["seconds"] for c in checks)
+        if r["median_seconds_to_target"] is not None:
+            assert r["median_seconds_to_target"] <= r["runs"][0]["train_seconds"] + 1e-6
+    assert saved["inference"]["fast"]["images_per_second"] > 0
+    assert saved["inference"]["fast"]["single_image_ms"] > 0
+    assert saved["environment"]["cpu_count"] >= 1
+
+
+def test_time_to_target_stops_the_reference_at_the_target(small_splits):
+    r = bench.time_to_target(bench.REFERENCE | {"epochs": 2}, small_splits, target=0.5, check_every=5, seed=1, stop=True)
+    assert r["seconds_to_target"] is not None and r["final_accuracy"] >= 0.5
+    assert r["epochs_to_target"] < 2  # stopped early, not after both epochs
