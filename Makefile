@@ -5,9 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= full
 PORT ?= 8000
+MODEL ?= mlp
+ALGO ?= bayesian
+TRIALS ?= 20
+BUDGET ?= 30
+WORKERS ?= 2
 export DIGITS_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
-.PHONY: setup test test-fast reports report-% leaderboard strip clean-cache demo demo-load bench
+.PHONY: setup test test-fast reports report-% leaderboard strip clean-cache demo demo-load bench tune tune-distributed
 .DEFAULT_GOAL := help
 
 help:
@@ -17,6 +22,8 @@ help:
 	@echo "make demo [PORT=8000]           web demo on http://127.0.0.1:PORT/ (draw a digit or a number)"
 	@echo "make demo-load                  500 requests, 8 at a time, on loopback -> reports/web_load.json"
 	@echo "make bench                      fast recipe vs Keras' simple convnet: time to 99%, inference -> reports/bench.json"
+	@echo "make tune [MODEL=mlp|cnn ALGO=random|hyperband|bayesian TRIALS=20 BUDGET=30]   resumable Keras Tuner search"
+	@echo "make tune-distributed WORKERS=2  a chief and N workers on localhost, one results table"
 	@echo "make strip                      remove outputs from notebook sources before committing"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -59,3 +66,9 @@ demo-load: setup
 
 bench: setup
 	$(PY) -m digits.bench --repeats 3
+
+tune: setup
+	$(PY) -m digits tune --model $(MODEL) --algo $(ALGO) --max-trials $(TRIALS) --budget-minutes $(BUDGET) --retrain-epochs 20
+
+tune-distributed: setup
+	$(PY) -m digits tune --model $(MODEL) --algo $(ALGO) --max-trials $(TRIALS) --workers $(WORKERS) --project $(MODEL)_$(ALGO)_distributed

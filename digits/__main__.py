@@ -79,6 +79,37 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from . import data, tuning
+
+    if args.workers:  # the same command, once as chief and once per worker
+        forwarded = ["--model", args.model, "--algo", args.algo, "--max-trials", str(args.max_trials),
+                     "--epochs", str(args.epochs), "--project", args.project or f"{args.model}_{args.algo}"]  # fmt: skip
+        forwarded += ["--n-train", str(args.n_train)] if args.n_train else []
+        forwarded += ["--directory", args.directory] if args.directory else []
+        forwarded += ["--fresh"] if args.fresh else []
+        return tuning.run_distributed(args.workers, forwarded)
+    splits = data.mnist_splits(n_train=args.n_train)
+    try:
+        table = tuning.search(
+            args.model, args.algo, splits=splits, max_trials=args.max_trials, budget_minutes=args.budget_minutes,
+            epochs=args.epochs, directory=args.directory, project_name=args.project, fresh=args.fresh,
+            verbose=2, write=not args.no_write,
+        )  # fmt: skip
+    except ValueError as err:  # bad parameters, or a changed search space
+        raise CliError(str(err)) from err
+    if args.no_write:  # a distributed worker: the chief writes the table
+        return 0
+    print(table.to_string(index=False))
+    if args.retrain_epochs:
+        name, hparams, lr = tuning.best_configuration(args.model, table)
+        result = tuning.retrain_best(args.model, table, data.mnist_splits(), epochs=args.retrain_epochs)
+        summary = {"model": name, "hparams": hparams, "learning_rate": lr, "test_accuracy": result.test_accuracy,
+                   "train_seconds": round(result.train_seconds, 1)}  # fmt: skip
+        print(json.dumps(summary, default=str))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .web import serve
 
@@ -100,6 +131,20 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--model", help="a .keras model (default: the shipped model for the task)")
     e.add_argument("--npz", required=True)
     e.set_defaults(run=cmd_evaluate)
+    t = sub.add_parser("tune", help="a Keras Tuner search (resumable; --fresh starts over)")
+    t.add_argument("--model", choices=("mlp", "cnn"), required=True)
+    t.add_argument("--algo", choices=("random", "hyperband", "bayesian"), default="random")
+    t.add_argument("--max-trials", type=int, default=10)
+    t.add_argument("--budget-minutes", type=float, help="start no new trial after this many minutes")
+    t.add_argument("--epochs", type=int, default=3, help="epochs per trial (Hyperband: the maximum)")
+    t.add_argument("--n-train", type=int, help="train on a stratified subset of this size")
+    t.add_argument("--project", help="project name (default: <model>_<algo>)")
+    t.add_argument("--directory", help="where Keras Tuner keeps its projects (default: .cache/tuning)")
+    t.add_argument("--fresh", action="store_true", help="delete the project's trials and start over")
+    t.add_argument("--retrain-epochs", type=int, default=0, help="retrain the best configuration on all training data")
+    t.add_argument("--workers", type=int, default=0, help="run distributed: a chief and N workers on localhost")
+    t.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)
+    t.set_defaults(run=cmd_tune)
     s = sub.add_parser("serve", help="the web demo: draw a digit or a number and see the prediction")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     s.add_argument("--port", type=int, default=8000)

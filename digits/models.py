@@ -190,10 +190,13 @@ def cnn_dropout(x, num_classes, *, conv_dropout=0.25, dense_dropout=0.5):
 
 
 @register("cnn_wide")
-def cnn_wide(x, num_classes, *, filters=(32, 192), dense_units=128, dropout=0.5):
-    """Conv 32 (3x3, same) -> Pool -> Conv 192 -> Pool -> Dense 128 -> Dropout -> softmax (1,261,450 parameters)."""
+def cnn_wide(x, num_classes, *, filters=(32, 192), kernel_size=3, dense_units=128, dropout=0.5, batch_norm=False):
+    """Conv 32 (3x3, same) -> Pool -> Conv 192 -> Pool -> Dense 128 -> Dropout -> softmax (1,261,450 parameters).
+    The CNN search space varies its filters, kernel size, dense units, dropout and batch norm."""
     for i, f in enumerate(filters, start=1):
-        x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"conv_{i}")(x)
+        x = layers.Conv2D(f, kernel_size, padding="same", activation=None if batch_norm else "relu", name=f"conv_{i}")(x)
+        if batch_norm:
+            x = layers.ReLU(name=f"relu_{i}")(layers.BatchNormalization(name=f"bn_{i}")(x))
         x = layers.MaxPooling2D(name=f"pool_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     return _head(_dense_stack(x, (dense_units,), dropout), num_classes)
