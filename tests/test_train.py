@@ -73,3 +73,27 @@ def test_every_option_runs(small_splits, tmp_path):
     )  # fmt: skip
     assert (tmp_path / "best.keras").is_file() and (tmp_path / "log.csv").is_file()
     assert 1 <= result.epochs_run <= 2
+
+
+MIRRORED = """
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from digits import data, train
+splits = data.mnist_splits(n_train=2_000, n_val=500, n_test=500)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+result = train.fit("cnn3_regularized", splits, epochs=2, verbose=0, cache=False, strategy=strategy)
+print("replicas", strategy.num_replicas_in_sync, "accuracy", result.test_accuracy)
+"""
+
+
+def test_data_parallel_training_on_two_logical_cpus():
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", MIRRORED], capture_output=True, text=True, timeout=300, env=os.environ)
+    assert done.returncode == 0, done.stderr[-2000:]
+    words = done.stdout.split()
+    assert words[words.index("replicas") + 1] == "2"
+    assert float(words[words.index("accuracy") + 1]) > 0.8
