@@ -130,3 +130,16 @@ def seed_summary(results) -> pd.DataFrame:
     )  # fmt: skip
     out["test_accuracy_sd"] = out["test_accuracy_sd"].fillna(0.0)
     return out
+
+
+def transfer_table(results: dict, views: dict, y: np.ndarray) -> pd.DataFrame:
+    """Per model: its own test accuracy and its accuracy on each prepared view of another dataset
+    (e.g. {"naive resize": ..., "frame_like_mnist": ...} of USPS), one column per view."""
+    rows = {}
+    for label, result in results.items():
+        row = {"mnist_test": result.test_accuracy}
+        for view, images in views.items():
+            pred = predict_proba(result.model, images).argmax(axis=1)
+            row["usps_" + view.replace(" ", "_")] = float(np.mean(pred == y))
+        rows[label] = row
+    return pd.DataFrame(rows).T.rename_axis("model")

@@ -142,3 +142,12 @@ def prepare(source, two_digit: bool = False) -> np.ndarray:
     """File path or bytes -> model input: 28x28 (or 28x56 for two digits) uint8, white on black."""
     ink = read_image(source)
     return to_mnist_pair(ink) if two_digit else to_mnist(ink)
+
+
+def resize_naive(images: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:
+    """Stretch each image to ``size x size`` (bilinear), no cropping or centring: the baseline
+    that :func:`frame_like_mnist` is compared with."""
+    images = np.asarray(images, dtype=np.float32)
+    return np.stack(
+        [np.clip(np.asarray(Image.fromarray(img, mode="F").resize((size, size), Image.Resampling.BILINEAR)), 0, 255) for img in images]
+    ).round().astype(np.uint8)
