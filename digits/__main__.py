@@ -17,16 +17,12 @@ class CliError(Exception):
 
 def load_model(path: str | None, task: str):
     """The model at ``path`` or the shipped model for ``task``, with a clear error when missing."""
-    import keras
+    from .models import load_shipped
 
-    model_path = Path(path) if path else config.SHIPPED_MODELS[task]
-    if not model_path.is_file():
-        hint = "" if path else f" Train it with `{config.MAKES_SHIPPED_MODEL[task]}`."
-        raise CliError(f"no model file at {model_path}.{hint}")
     try:
-        return keras.saving.load_model(model_path)
-    except Exception as err:
-        raise CliError(f"{model_path} is not a loadable Keras model ({err})") from err
+        return load_shipped(task, path)
+    except (FileNotFoundError, ValueError) as err:
+        raise CliError(str(err)) from err
 
 
 def cmd_predict(args) -> int:

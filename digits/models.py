@@ -297,3 +297,29 @@ def cnn_fast(x, num_classes, *, filters=(16, 32, 64)):
         x = layers.MaxPooling2D(name=f"pool_{i}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     return _head(x, num_classes)
+
+
+# --------------------------------------------------------------------------- shipped models
+
+
+def load_shipped(task: str = "mnist10", path=None) -> keras.Model:
+    """The model for ``task`` ("mnist10" or "mnist100"): the file at ``path``, else the shipped one.
+    Until a dedicated 0-99 model is shipped, "mnist100" is the shipped digit model applied to each half."""
+    from pathlib import Path
+
+    from . import config
+
+    if task not in config.SHIPPED_MODELS:
+        raise ValueError(f"task must be one of {sorted(config.SHIPPED_MODELS)}, got {task!r}")
+    model_path = Path(path) if path else config.SHIPPED_MODELS[task]
+    if model_path.is_file():
+        try:
+            return keras.saving.load_model(model_path)
+        except Exception as err:
+            raise ValueError(f"{model_path} is not a loadable Keras model ({err})") from err
+    if path is None and task == "mnist100":
+        from .mnist100 import pair_model
+
+        return pair_model(load_shipped("mnist10"))
+    hint = "" if path else f" Train it with `{config.MAKES_SHIPPED_MODEL[task]}`."
+    raise FileNotFoundError(f"no model file at {model_path}.{hint}")

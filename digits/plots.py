@@ -162,3 +162,22 @@ def metric_bars(table: pd.DataFrame, column: str = "test_accuracy", error: str |
     ax.invert_yaxis()
     ax.set_title(title or column)
     return _finish(fig, name)
+
+
+def image_predictions(raw_images: dict, prepared: dict, predictions: dict, name: str | None = None):
+    """One column per file: the image as handed in, what the model saw, and its prediction."""
+    files = list(raw_images)
+    fig, axes = plt.subplots(2, len(files), figsize=(2.3 * len(files), 4.6), squeeze=False)
+    for k, f in enumerate(files):
+        top, bottom = axes[0, k], axes[1, k]
+        top.imshow(raw_images[f])
+        top.set_title(f, fontsize=8)
+        if f in prepared:
+            bottom.imshow(prepared[f], cmap="gray", vmin=0, vmax=255)
+            p = predictions[f]
+            bottom.set_title(f"→ {p['label']} ({p['confidence']:.0%})", fontsize=10)
+        else:
+            bottom.text(0.5, 0.5, predictions[f]["error"], ha="center", va="center", wrap=True, fontsize=7, color="red")
+        top.axis("off")
+        bottom.axis("off")
+    return _finish(fig, name)

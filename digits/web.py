@@ -49,17 +49,14 @@ class Predictor:
             return self._models[mode]
 
     def _load(self, mode: str):
-        import keras
+        from .models import load_shipped
 
-        if self.paths[mode].is_file():
-            return keras.saving.load_model(self.paths[mode])
-        if mode == "number":  # no dedicated 0-99 model shipped yet: the digit model reads each half
+        path = self.paths[mode]
+        if mode == "number" and not path.is_file():  # no dedicated 0-99 model: the digit model reads each half
             from .mnist100 import pair_model
 
             return pair_model(self._load("digit"))
-        raise FileNotFoundError(
-            f"no model at {self.paths[mode]}: train it with `{config.MAKES_SHIPPED_MODEL[MODES[mode]]}`"
-        )
+        return load_shipped(MODES[mode], path)
 
     def predict(self, image_bytes: bytes, mode: str) -> dict:
         if mode not in MODES:

@@ -132,3 +132,17 @@ def test_evaluate_cli_on_a_small_npz(tmp_path, trained_model, capsys, small_spli
 def test_missing_model_says_how_to_make_it(tmp_path, capsys):
     assert main(["evaluate", "--task", "mnist10", "--model", str(tmp_path / "nope.keras"), "--npz", "x.npz"]) == 2
     assert "x.npz" in capsys.readouterr().err  # the npz is checked first
+
+
+@needs_real_data
+def test_uneven_lighting_and_jpeg_noise_are_removed(tmp_path):
+    digit, _ = _digit(5)
+    paper = np.asarray(_on_paper(digit, mode="L"), dtype=float)
+    paper = paper * np.linspace(0.55, 1.0, paper.shape[1])[None, :]  # light falls off to the left
+    paper += np.random.default_rng(0).normal(0, 5, paper.shape)
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).save(path, quality=80)
+    out = preprocess.prepare(path)
+    assert _similarity(out, preprocess.frame_digit(digit)) > 0.85
+    rows, cols = np.nonzero(out > 30)
+    assert max(np.ptp(rows), np.ptp(cols)) >= 17  # the digit, not the shading, fills the 20x20 box
