@@ -287,15 +287,18 @@ def keras_simple_convnet(x, num_classes):
 
 
 @register("cnn_fast")
-def cnn_fast(x, num_classes, *, filters=(16, 32, 64)):
-    """The fast recipe's model: small Conv -> BatchNorm -> ReLU -> Pool blocks, global average pooling.
-    Batch norm lets it train at a high learning rate, so it needs few passes over the data."""
+def cnn_fast(x, num_classes, *, filters=(32, 64), padding="valid", head="flatten"):
+    """The fast recipe's model: Conv -> BatchNorm -> ReLU -> Pool blocks, then Flatten (or global
+    average pooling) -> softmax. Batch norm lets it train at a high learning rate, so it needs
+    few passes over the data; 'valid' convolutions keep every pass cheap."""
+    if head not in ("flatten", "gap"):
+        raise ValueError(f"head must be 'flatten' or 'gap', got {head!r}")
     for i, f in enumerate(filters, start=1):
-        x = layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv_{i}")(x)
+        x = layers.Conv2D(f, 3, padding=padding, use_bias=False, name=f"conv_{i}")(x)
         x = layers.BatchNormalization(name=f"bn_{i}")(x)
         x = layers.ReLU(name=f"relu_{i}")(x)
         x = layers.MaxPooling2D(name=f"pool_{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Flatten(name="flatten")(x) if head == "flatten" else layers.GlobalAveragePooling2D(name="gap")(x)
     return _head(x, num_classes)
 
 
