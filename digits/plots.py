@@ -181,3 +181,29 @@ def image_predictions(raw_images: dict, prepared: dict, predictions: dict, name:
         top.axis("off")
         bottom.axis("off")
     return _finish(fig, name)
+
+
+def tuning_trials(table: pd.DataFrame, title: str = "Search", name: str | None = None):
+    """Validation accuracy of each trial in order, with the best so far."""
+    done = table.dropna(subset=["val_accuracy"])
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.plot(np.arange(1, len(done) + 1), done["val_accuracy"], "o", label="trial")
+    ax.plot(np.arange(1, len(done) + 1), done["val_accuracy"].cummax(), "-", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("best validation accuracy")
+    ax.set_title(title)
+    ax.legend()
+    return _finish(fig, name)
+
+
+def tuning_hyperparameters(table: pd.DataFrame, hyperparameters: list[str], name: str | None = None):
+    """Validation accuracy against each hyperparameter (log x for the learning rate)."""
+    done = table.dropna(subset=["val_accuracy"])
+    fig, axes = plt.subplots(1, len(hyperparameters), figsize=(3.2 * len(hyperparameters), 3.2), squeeze=False)
+    for ax, hp in zip(axes.flat, hyperparameters):
+        ax.scatter(done[hp].astype(float), done["val_accuracy"])
+        if hp == "learning_rate":
+            ax.set_xscale("log")
+        ax.set_xlabel(hp)
+    axes.flat[0].set_ylabel("validation accuracy")
+    return _finish(fig, name)

@@ -98,7 +98,11 @@ def _publish(staging: Path, reports: Path, stem: str) -> None:
     pairs = [
         (staging / "figures" / stem, reports / "figures" / stem),
         (staging / "metrics" / f"{stem}.json", reports / "metrics" / f"{stem}.json"),
-    ] + [(model, reports / "models" / model.name) for model in sorted((staging / "models").glob("*.keras"))]
+    ] + [
+        (product, reports / folder / product.name)
+        for folder, pattern in (("models", "*.keras"), ("tuning", "*.csv"))
+        for product in sorted((staging / folder).glob(pattern))
+    ]
     for new, old in pairs:
         if not new.exists():
             continue
