@@ -128,13 +128,18 @@ def _check_options(epochs, batch_size, learning_rate, lr_schedule, early_stoppin
 
 
 def _run_key(model: keras.Model, options: dict, data: Splits) -> str:
-    import tensorflow as tf
+    from importlib.metadata import PackageNotFoundError, version
 
+    backend = keras.backend.backend()
+    try:
+        backend_version = version({"tensorflow": "tensorflow-cpu"}.get(backend, backend))
+    except PackageNotFoundError:
+        backend_version = version("tensorflow") if backend == "tensorflow" else "unknown"
     payload = {
         "architecture": model.to_json(),
         "options": options,
         "data": data.fingerprint(),
-        "versions": {"keras": keras.__version__, "tensorflow": tf.__version__, "backend": keras.backend.backend()},
+        "versions": {"keras": keras.__version__, "tensorflow": backend_version, "backend": backend},
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
