@@ -180,11 +180,16 @@ def search(model: str = "mlp", algo: str = "random", *, splits: Splits, max_tria
 def best_configuration(model: str, table: pd.DataFrame) -> tuple[str, dict, float]:
     """(registered model name, hparams, learning rate) of the trial with the best validation accuracy."""
     best = table.dropna(subset=["val_accuracy"]).sort_values("val_accuracy", ascending=False).iloc[0]
+    space = space_of(model)
+    cast = {"Int": int, "Float": float, "Boolean": lambda v: str(v) in ("True", "true", "1", "1.0")}
     hp = kt.HyperParameters()
-    space_of(model)  # validates the model name
-    values = {k: best[k] for k in table.columns if k not in
-              ("trial_id", "val_accuracy", "epochs", "seconds", "worker", "status") and pd.notna(best[k])}  # fmt: skip
-    hp.values.update({k: (v.item() if hasattr(v, "item") else v) for k, v in values.items()})
+    for name, spec in space.items():  # a table row holds floats (NaN-padded columns): restore each type
+        if name in best and pd.notna(best[name]):
+            kind = spec["class_name"]
+            value = best[name].item() if hasattr(best[name], "item") else best[name]
+            if kind == "Choice":
+                value = type(spec["config"]["values"][0])(value)
+            hp.values[name] = cast[kind](value) if kind in cast else value
     return SPACES[model](hp)
 
 

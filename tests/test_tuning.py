@@ -39,6 +39,10 @@ def test_tiny_search_writes_its_table(tiny, tmp_path):
     assert saved.trial_id.tolist() == [int(t) for t in table.trial_id]
     name, hparams, lr = tuning.best_configuration("mlp", table)
     assert name == "mlp" and len(hparams["units"]) == table.sort_values("val_accuracy").iloc[-1]["layers"]
+    assert all(type(u) is int for u in hparams["units"]) and type(lr) is float  # not the table's floats
+    from digits import models
+
+    models.build(name, **hparams)  # the configuration builds
 
 
 def test_restarted_search_does_not_repeat_finished_trials(tiny, tmp_path, monkeypatch):
