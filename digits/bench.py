@@ -101,7 +101,7 @@ def inference(model, x: np.ndarray, repeats: int = 3, single: int = 100) -> dict
 
 def _median(values):
     values = [v for v in values if v is not None]
-    return round(statistics.median(values), 3) if values else None
+    return round(statistics.median(values), 5) if values else None
 
 
 def run(quick: bool = False, repeats: int = 3, target: float = 0.99) -> dict:

@@ -80,6 +80,8 @@ def save_metrics(results, profile: str, extra: dict | None = None) -> Path:
     for r in results:
         row = r.row()
         label = row.pop("model")
+        if label in models:  # the same configuration over several seeds: keep every run
+            label = f"{label} (seed {r.config['seed']})"
         models[label] = row | {"cached": r.cached}
     payload = {
         "notebook": _state["notebook"],

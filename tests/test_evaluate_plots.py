@@ -72,3 +72,17 @@ def test_metrics_file_lists_each_model_once(tmp_path):
     payload = json.loads(session.save_metrics([result], "smoke", extra={"k": 1}).read_text())
     assert payload["models"] == {"m": {"parameters": 1, "test_accuracy": 0.5, "macro_f1": 0.5, "train_seconds": 1.0, "epochs": 1, "cached": False}}
     assert payload["profile"] == "smoke" and payload["extra"] == {"k": 1} and payload["notebook_seconds"] >= 0
+
+
+def test_metrics_file_keeps_every_seed_of_a_configuration():
+    import json
+    from types import SimpleNamespace
+
+    session.setup("97_seeds")
+    runs = [
+        SimpleNamespace(cached=False, config={"seed": seed},
+                        row=lambda: {"model": "base", "parameters": 1, "test_accuracy": 0.5, "macro_f1": 0.5, "train_seconds": 1.0, "epochs": 1})
+        for seed in (42, 43, 44)
+    ]  # fmt: skip
+    payload = json.loads(session.save_metrics(runs, "smoke").read_text())
+    assert list(payload["models"]) == ["base", "base (seed 43)", "base (seed 44)"]
