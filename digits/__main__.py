@@ -98,10 +98,9 @@ def cmd_tune(args) -> int:
         return 0
     print(table.to_string(index=False))
     if args.retrain_epochs:
-        name, hparams, lr = tuning.best_configuration(args.model, table)
         result = tuning.retrain_best(args.model, table, data.mnist_splits(), epochs=args.retrain_epochs)
-        summary = {"model": name, "hparams": hparams, "learning_rate": lr, "test_accuracy": result.test_accuracy,
-                   "train_seconds": round(result.train_seconds, 1)}  # fmt: skip
+        summary = {k: result.config[k] for k in ("name", "hparams", "learning_rate")}
+        summary |= {"test_accuracy": result.test_accuracy, "train_seconds": round(result.train_seconds, 1)}
         print(json.dumps(summary, default=str))
     return 0
 

@@ -211,8 +211,7 @@ def fit(
             metrics=["accuracy"],
         )
 
-    key = _run_key(model, options, data)
-    run_dir = config.cache_dir() / "runs" / f"{name}-{key[:16]}"
+    run_dir = config.cache_dir() / "runs" / f"{name}-{_run_key(model, options, data)[:16]}" if use_cache else None
     if use_cache and (run_dir / "result.json").is_file():
         try:
             result = TrainResult.load(run_dir / "result.json")
