@@ -143,3 +143,25 @@ def transfer_table(results: dict, views: dict, y: np.ndarray) -> pd.DataFrame:
             row["usps_" + view.replace(" ", "_")] = float(np.mean(pred == y))
         rows[label] = row
     return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def position_errors(results: dict, y_true: np.ndarray) -> pd.DataFrame:
+    """Two-digit numbers: per model (``{label: y_pred}``), the share of test numbers whose tens
+    (left) digit, units (right) digit, either, or both are wrong."""
+    y_true = np.asarray(y_true)
+    rows = {}
+    for label, y_pred in results.items():
+        tens, units = (y_pred // 10 != y_true // 10), (y_pred % 10 != y_true % 10)
+        rows[label] = {"tens_wrong": tens.mean(), "units_wrong": units.mean(), "any_wrong": (tens | units).mean(),
+                       "both_wrong": (tens & units).mean()}  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def number_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
+    """Accuracy of each two-digit number as a 10 x 10 table (rows: tens digit, columns: units digit)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    correct = np.bincount(y_true[y_true == y_pred], minlength=100)
+    total = np.bincount(y_true, minlength=100)
+    accuracy = np.divide(correct, total, out=np.full(100, np.nan), where=total > 0)
+    return pd.DataFrame(accuracy.reshape(10, 10), index=pd.Index(range(10), name="tens"),
+                        columns=pd.Index(range(10), name="units"))  # fmt: skip

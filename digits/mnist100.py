@@ -69,10 +69,24 @@ def pair_model(digit_model, name: str = "digit_pair"):
     import keras
     from keras import layers
 
+    from .models import outer_product
+
     inputs = keras.Input(shape=(28, 56, 1), name="pixels")
     left = digit_model(layers.Cropping2D(((0, 0), (0, 28)), name="left_half")(inputs))
     right = digit_model(layers.Cropping2D(((0, 0), (28, 0)), name="right_half")(inputs))
-    tens = layers.Reshape((10, 1), name="tens")(left)
-    units = layers.Reshape((1, 10), name="units")(right)
-    joint = layers.Dot(axes=(2, 1), name="joint")([tens, units])
-    return keras.Model(inputs, layers.Flatten(name="numbers")(joint), name=name)
+    return keras.Model(inputs, outer_product(left, right), name=name)
+
+
+def pair_result(digit, pairs: data.Splits):
+    """The :class:`~digits.train.TrainResult` of a trained 0..9 model (``digit``) read as a 0..99
+    model with :func:`pair_model` and tested once on the MNIST-100 test pairs. Its training
+    history, time and epochs are the digit model's own."""
+    from dataclasses import replace
+
+    from . import evaluate
+
+    model = pair_model(digit.model, name=f"pair_of_{digit.name}")
+    y_pred = evaluate.predict_proba(model, pairs.x_test).argmax(1)
+    label = f"{digit.config.get('label') or digit.name} on each half"
+    return replace(digit, name=model.name, config=digit.config | {"label": label, "pairs": pairs.sizes()},
+                   test=evaluate.summary(pairs.y_test, y_pred), y_pred=y_pred.astype(np.int64), model=model)  # fmt: skip

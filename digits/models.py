@@ -304,6 +304,55 @@ def cnn_ablation(x, num_classes, *, dropout=True, batch_norm=False, pooling="max
     return _head(_dense_stack(x, (max(1, round(128 * width)),), 0.5 if dropout else 0.0), num_classes)
 
 
+# --------------------------------------------------------------------------- two-digit numbers (MNIST-100)
+
+
+def outer_product(tens, units, name="numbers"):
+    """P(10a + b) = P_tens(a) * P_units(b): two 10-way softmax outputs as one 100-way output.
+
+    Cross-entropy on this output is the sum of the two heads' cross-entropies, so a two-head
+    model trains with the same loss and labels (0..99) as a one-head model."""
+    tens = layers.Reshape((10, 1), name=f"{name}_tens")(tens)
+    units = layers.Reshape((1, 10), name=f"{name}_units")(units)
+    return layers.Flatten(name=name)(layers.Dot(axes=(2, 1), name=f"{name}_joint")([tens, units]))
+
+
+def _pair_trunk(x, dropout):
+    """Conv 32 -> Pool -> Conv 64 -> Pool -> Dense 256, dropout after each block (the MNIST-100 CNNs' shared body)."""
+    for i, f in enumerate((32, 64), start=1):
+        x = layers.Conv2D(f, 3, activation="relu", name=f"conv_{i}")(x)
+        x = layers.MaxPooling2D(name=f"pool_{i}")(x)
+        x = layers.Dropout(dropout / 2, name=f"conv_dropout_{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    return _dense_stack(x, (256,), dropout)
+
+
+@register("pair_cnn")
+def pair_cnn(x, num_classes, *, dropout=0.5):
+    """The MNIST-100 CNN with one head: the shared body -> one softmax over all ``num_classes`` numbers."""
+    return _head(_pair_trunk(x, dropout), num_classes)
+
+
+@register("pair_cnn_two_head")
+def pair_cnn_two_head(x, num_classes, *, dropout=0.5):
+    """The same body with two 10-way heads, tens digit and units digit, joined by :func:`outer_product`
+    into the 100 numbers' probabilities. Reads two-digit numbers only (num_classes must be 100)."""
+    if num_classes != 100:
+        raise ValueError(f"pair_cnn_two_head predicts two-digit numbers: num_classes must be 100, got {num_classes}")
+    x = _pair_trunk(x, dropout)
+    return outer_product(_head(x, 10, name="tens"), _head(x, 10, name="units"))
+
+
+def ensemble(members: list, name: str = "ensemble") -> keras.Model:
+    """One model whose output is the mean of the members' probabilities (all with the same input shape)."""
+    if not members:
+        raise ValueError("an ensemble needs at least one member model")
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="pixels")
+    outputs = [m(inputs) for m in members]
+    mean = layers.Average(name="mean_probability")(outputs) if len(outputs) > 1 else outputs[0]
+    return keras.Model(inputs, mean, name=name)
+
+
 # --------------------------------------------------------------------------- benchmark recipes
 
 
@@ -339,9 +388,10 @@ def cnn_fast(x, num_classes, *, filters=(32, 64), padding="valid", head="flatten
 # --------------------------------------------------------------------------- shipped models
 
 
-def load_shipped(task: str = "mnist10", path=None) -> keras.Model:
+def load_shipped(task: str = "mnist10", path=None, *, digit_path=None) -> keras.Model:
     """The model for ``task`` ("mnist10" or "mnist100"): the file at ``path``, else the shipped one.
-    Until a dedicated 0-99 model is shipped, "mnist100" is the shipped digit model applied to each half."""
+    Without a shipped 0-99 model, "mnist100" is the digit model (``digit_path`` or the shipped one)
+    applied to each half."""
     from pathlib import Path
 
     from . import config
@@ -357,6 +407,6 @@ def load_shipped(task: str = "mnist10", path=None) -> keras.Model:
     if path is None and task == "mnist100":
         from .mnist100 import pair_model
 
-        return pair_model(load_shipped("mnist10"))
+        return pair_model(load_shipped("mnist10", digit_path))
     hint = "" if path else f" Train it with `{config.MAKES_SHIPPED_MODEL[task]}`."
     raise FileNotFoundError(f"no model file at {model_path}.{hint}")

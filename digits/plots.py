@@ -131,6 +131,16 @@ def confusion_matrix(y_true, y_pred, title: str = "Confusion matrix", name: str 
     return _finish(fig, name)
 
 
+def number_accuracy(y_true, y_pred, title: str = "Accuracy per number", name: str | None = None):
+    """Two-digit numbers: accuracy of each number 0..99 as a 10 x 10 heatmap (rows tens, columns units)."""
+    table = evaluate.number_accuracy(y_true, y_pred)
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    sns.heatmap(100 * table, annot=True, fmt=".0f", cmap="RdYlGn", vmin=100 * np.nanmin(table.values), vmax=100, ax=ax,
+                cbar_kws={"label": "accuracy (%)"})  # fmt: skip
+    ax.set_title(title)
+    return _finish(fig, name)
+
+
 def prediction_grid(x, y_true, proba, n: int = 20, name: str | None = None, seed: int = 0):
     """Random test images titled "pred (confidence)", red where the prediction is wrong."""
     rng = np.random.default_rng(seed)

@@ -28,10 +28,10 @@ ALGORITHMS = {"random": kt.RandomSearch, "hyperband": kt.Hyperband, "bayesian": 
 
 
 def mlp_space(hp: kt.HyperParameters) -> tuple[str, dict, float]:
-    """MLP: 1-3 layers of 32-512 units, dropout 0-0.5, log-uniform learning rate.
+    """MLP: 1-3 layers of 32-1024 units, dropout 0-0.5, log-uniform learning rate.
     The reference (224, 288, dropout 0.3, lr 1e-3) lies inside."""
     n_layers = hp.Int("layers", 1, 3, default=2)
-    units = tuple(hp.Int(f"units_{i + 1}", 32, 512, step=32, default=(224, 288, 128)[i]) for i in range(n_layers))
+    units = tuple(hp.Int(f"units_{i + 1}", 32, 1024, step=32, default=(224, 288, 128)[i]) for i in range(n_layers))
     dropout = hp.Float("dropout", 0.0, 0.5, step=0.1, default=0.3)
     lr = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
     return "mlp", {"units": units, "dropout": dropout}, lr

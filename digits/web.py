@@ -35,10 +35,7 @@ class Predictor:
     """Loads the shipped models once; thread-safe prediction of one image."""
 
     def __init__(self, digit_model_path: Path | None = None, number_model_path: Path | None = None):
-        self.paths = {
-            "digit": Path(digit_model_path or config.SHIPPED_MODELS["mnist10"]),
-            "number": Path(number_model_path or config.SHIPPED_MODELS["mnist100"]),
-        }
+        self.paths = {"digit": digit_model_path, "number": number_model_path}  # None: the shipped model
         self._models: dict = {}
         self._lock = threading.Lock()
 
@@ -51,12 +48,7 @@ class Predictor:
     def _load(self, mode: str):
         from .models import load_shipped
 
-        path = self.paths[mode]
-        if mode == "number" and not path.is_file():  # no dedicated 0-99 model: the digit model reads each half
-            from .mnist100 import pair_model
-
-            return pair_model(self._load("digit"))
-        return load_shipped(MODES[mode], path)
+        return load_shipped(MODES[mode], self.paths[mode], digit_path=self.paths["digit"])
 
     def predict(self, image_bytes: bytes, mode: str) -> dict:
         if mode not in MODES:

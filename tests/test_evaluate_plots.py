@@ -86,3 +86,14 @@ def test_metrics_file_keeps_every_seed_of_a_configuration():
     ]  # fmt: skip
     payload = json.loads(session.save_metrics(runs, "smoke").read_text())
     assert list(payload["models"]) == ["base", "base (seed 43)", "base (seed 44)"]
+
+
+def test_two_digit_error_analysis():
+    y_true = np.array([12, 12, 34, 99, 50])
+    y_pred = np.array([12, 17, 84, 88, 50])  # right, units wrong, tens wrong, both wrong, right
+    table = evaluate.position_errors({"m": y_pred}, y_true)
+    assert table.loc["m"].to_dict() == pytest.approx({"tens_wrong": 0.4, "units_wrong": 0.4, "any_wrong": 0.6, "both_wrong": 0.2})
+    grid = evaluate.number_accuracy(y_true, y_pred)
+    assert grid.shape == (10, 10)
+    assert grid.loc[1, 2] == 0.5 and grid.loc[5, 0] == 1.0 and grid.loc[9, 9] == 0.0
+    assert np.isnan(grid.loc[0, 0])  # no test pair of that number

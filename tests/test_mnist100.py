@@ -46,3 +46,31 @@ def test_pair_model_multiplies_the_halves():
     left = digit.predict(x[:, :, :28], verbose=0)
     right = digit.predict(x[:, :, 28:], verbose=0)
     np.testing.assert_allclose(p, (left[:, :, None] * right[:, None, :]).reshape(3, 100), rtol=1e-5, atol=1e-7)
+
+
+@needs_real_data
+def test_pair_result_reads_a_digit_model_on_each_half(small_splits):
+    """A trained digit model becomes a 0..99 result tested on the pairs; its training facts are kept."""
+    from digits import train
+
+    digit = train.fit("cnn1_minimal", small_splits, epochs=1, cache=False)
+    x, y = mnist100.make_pairs(small_splits.x_test, small_splits.y_test, 200, seed=3)
+    from digits.data import Splits, add_channel
+
+    pairs = Splits(add_channel(x), y, add_channel(x), y, add_channel(x), y)
+    result = mnist100.pair_result(digit, pairs)
+    expected = digit.model.predict(x[:, :, :28, None], verbose=0).argmax(1) * 10 + digit.model.predict(
+        x[:, :, 28:, None], verbose=0).argmax(1)
+    np.testing.assert_array_equal(result.y_pred, expected)
+    assert result.test["n"] == 200 and result.test["accuracy"] == np.mean(expected == y)
+    assert result.train_seconds == digit.train_seconds and result.config["label"].endswith("on each half")
+
+
+def test_without_a_shipped_number_model_the_digit_model_reads_each_half(small_model_path, tmp_path, monkeypatch):
+    from digits import config, models
+
+    monkeypatch.setitem(config.SHIPPED_MODELS, "mnist100", tmp_path / "absent.keras")
+    model = models.load_shipped("mnist100", digit_path=small_model_path)
+    assert model.output_shape == (None, 100)
+    with pytest.raises(FileNotFoundError, match="no model file"):
+        models.load_shipped("mnist100", tmp_path / "typo.keras")  # a path the user named is never replaced

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -21,6 +22,10 @@ def test_reference_parameter_counts(name, expected):
 @pytest.mark.parametrize("name", models.available())
 @pytest.mark.parametrize("shape,classes", [((16, 16, 1), 10), ((28, 56, 1), 100)])
 def test_every_model_builds_for_other_shapes_and_classes(name, shape, classes):
+    if name == "pair_cnn_two_head" and classes != 100:
+        with pytest.raises(ValueError, match="num_classes must be 100"):
+            models.build(name, input_shape=shape, num_classes=classes)
+        return
     model = models.build(name, input_shape=shape, num_classes=classes)
     out = model.predict(np.zeros((2, *shape), np.uint8), verbose=0)
     assert out.shape == (2, classes)
@@ -50,3 +55,23 @@ def test_bad_names_and_hyperparameters_say_what_is_accepted():
         models.build("cnn_wide", input_shape=(28, 28))
     with pytest.raises(ValueError, match="pooling"):
         models.build("cnn_ablation", pooling="avg")
+
+
+def test_two_head_output_is_the_product_of_its_heads():
+    model = models.build("pair_cnn_two_head", input_shape=(28, 56, 1), num_classes=100)
+    x = np.random.default_rng(1).integers(0, 255, (3, 28, 56, 1)).astype(np.uint8)
+    heads = keras.Model(model.inputs, [model.get_layer("tens").output, model.get_layer("units").output])
+    tens, units = (np.asarray(h) for h in heads.predict(x, verbose=0))
+    joint = model.predict(x, verbose=0)
+    np.testing.assert_allclose(joint, (tens[:, :, None] * units[:, None, :]).reshape(3, 100), rtol=1e-5)
+    # argmax of the joint is (argmax tens, argmax units)
+    np.testing.assert_array_equal(joint.argmax(1), 10 * tens.argmax(1) + units.argmax(1))
+
+
+def test_ensemble_averages_member_probabilities():
+    members = [models.build("mlp_baseline"), models.build("cnn1_minimal")]
+    x = np.random.default_rng(2).integers(0, 255, (4, 28, 28, 1)).astype(np.uint8)
+    expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(models.ensemble(members).predict(x, verbose=0), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="at least one"):
+        models.ensemble([])

@@ -29,8 +29,20 @@ def mnist_test():
 
 
 @pytest.fixture(scope="module")
-def client(small_model_path):
-    app = web.create_app(web.Predictor(small_model_path, number_model_path="/nonexistent/mnist100.keras"))
+def small_number_model_path(small_model_path, tmp_path_factory):
+    """The small digit model read on each half, saved as a 0-99 model file."""
+    import keras
+
+    from digits import mnist100
+
+    path = tmp_path_factory.mktemp("small_number_model") / "pairs.keras"
+    mnist100.pair_model(keras.saving.load_model(small_model_path)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(small_model_path, small_number_model_path):
+    app = web.create_app(web.Predictor(small_model_path, small_number_model_path))
     return app.test_client()
 
 
@@ -89,10 +101,10 @@ def test_the_page_is_served(client):
 
 
 @pytest.fixture(scope="module")
-def live_server(small_model_path):
+def live_server(small_model_path, small_number_model_path):
     from werkzeug.serving import make_server
 
-    app = web.create_app(web.Predictor(small_model_path, number_model_path="/nonexistent/mnist100.keras"))
+    app = web.create_app(web.Predictor(small_model_path, small_number_model_path))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
