@@ -165,3 +165,27 @@ def number_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
     accuracy = np.divide(correct, total, out=np.full(100, np.nan), where=total > 0)
     return pd.DataFrame(accuracy.reshape(10, 10), index=pd.Index(range(10), name="tens"),
                         columns=pd.Index(range(10), name="units"))  # fmt: skip
+
+
+def select_ensemble(val_probas: dict, y_val: np.ndarray, max_members: int = 5) -> list:
+    """Greedy forward selection of ensemble members on the validation set (Caruana et al., 2004,
+    without replacement): start from the member with the lowest validation log loss, then add the
+    member that lowers the averaged probabilities' log loss most; stop when none does or at
+    ``max_members``. The test set plays no part in the choice."""
+    if not val_probas or max_members < 1:
+        raise ValueError("select_ensemble needs at least one candidate and max_members >= 1")
+    labels = np.arange(next(iter(val_probas.values())).shape[1])
+
+    def loss(keys):
+        return metrics.log_loss(y_val, np.mean([val_probas[k] for k in keys], axis=0), labels=labels)
+
+    chosen = [min(val_probas, key=lambda k: loss([k]))]
+    while len(chosen) < max_members:
+        rest = [k for k in val_probas if k not in chosen]
+        if not rest:
+            break
+        best = min(rest, key=lambda k: loss(chosen + [k]))
+        if loss(chosen + [best]) >= loss(chosen):
+            break
+        chosen.append(best)
+    return chosen

@@ -97,3 +97,15 @@ def test_two_digit_error_analysis():
     assert grid.shape == (10, 10)
     assert grid.loc[1, 2] == 0.5 and grid.loc[5, 0] == 1.0 and grid.loc[9, 9] == 0.0
     assert np.isnan(grid.loc[0, 0])  # no test pair of that number
+
+
+def test_select_ensemble_adds_members_only_while_validation_loss_falls():
+    y = np.array([0, 1, 0, 1])
+    good = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6]])
+    complementary = np.array([[0.6, 0.4], [0.4, 0.6], [0.9, 0.1], [0.1, 0.9]])
+    wrong = np.array([[0.1, 0.9], [0.9, 0.1], [0.2, 0.8], [0.8, 0.2]])
+    chosen = evaluate.select_ensemble({"good": good, "wrong": wrong, "complementary": complementary}, y)
+    assert chosen == ["complementary", "good"]  # lowest loss first; "wrong" would raise the loss
+    assert evaluate.select_ensemble({"good": good, "complementary": complementary}, y, max_members=1) == ["complementary"]
+    with pytest.raises(ValueError, match="at least one"):
+        evaluate.select_ensemble({}, y)
