@@ -77,16 +77,23 @@ def pair_model(digit_model, name: str = "digit_pair"):
     return keras.Model(inputs, outer_product(left, right), name=name)
 
 
-def pair_result(digit, pairs: data.Splits):
-    """The :class:`~digits.train.TrainResult` of a trained 0..9 model (``digit``) read as a 0..99
-    model with :func:`pair_model` and tested once on the MNIST-100 test pairs. Its training
-    history, time and epochs are the digit model's own."""
+def pair_result(digits, pairs: data.Splits, label: str | None = None):
+    """The :class:`~digits.train.TrainResult` of one trained 0..9 model, or of the mean of several
+    (a list), read as a 0..99 model with :func:`pair_model` and tested once on the MNIST-100 test
+    pairs. Training history, time and epochs are the digit models' own (times and parameters summed)."""
     from dataclasses import replace
 
-    from . import evaluate
+    from . import evaluate, models
 
-    model = pair_model(digit.model, name=f"pair_of_{digit.name}")
+    runs = digits if isinstance(digits, (list, tuple)) else [digits]
+    first = runs[0]
+    digit_model = first.model if len(runs) == 1 else models.ensemble([r.model for r in runs], name="digit_ensemble")
+    model = pair_model(digit_model, name=f"pair_of_{digit_model.name}")
     y_pred = evaluate.predict_proba(model, pairs.x_test).argmax(1)
-    label = f"{digit.config.get('label') or digit.name} on each half"
-    return replace(digit, name=model.name, config=digit.config | {"label": label, "pairs": pairs.sizes()},
-                   test=evaluate.summary(pairs.y_test, y_pred), y_pred=y_pred.astype(np.int64), model=model)  # fmt: skip
+    names = " + ".join(r.config.get("label") or r.name for r in runs)
+    return replace(
+        first, name=model.name, config=first.config | {"label": label or f"{names} on each half", "pairs": pairs.sizes()},
+        test=evaluate.summary(pairs.y_test, y_pred), y_pred=y_pred.astype(np.int64), model=model,
+        params=sum(r.params for r in runs), train_seconds=sum(r.train_seconds for r in runs),
+        epochs_run=max(r.epochs_run for r in runs), cached=all(r.cached for r in runs),
+    )  # fmt: skip

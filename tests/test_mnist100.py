@@ -74,3 +74,18 @@ def test_without_a_shipped_number_model_the_digit_model_reads_each_half(small_mo
     assert model.output_shape == (None, 100)
     with pytest.raises(FileNotFoundError, match="no model file"):
         models.load_shipped("mnist100", tmp_path / "typo.keras")  # a path the user named is never replaced
+
+
+@needs_real_data
+def test_pair_result_of_several_digit_models_averages_them(small_splits):
+    from digits import train
+    from digits.data import Splits, add_channel
+
+    runs = [train.fit(name, small_splits, epochs=1, cache=False) for name in ("cnn1_minimal", "mlp_baseline")]
+    x, y = mnist100.make_pairs(small_splits.x_test, small_splits.y_test, 100, seed=4)
+    pairs = Splits(add_channel(x), y, add_channel(x), y, add_channel(x), y)
+    result = mnist100.pair_result(runs, pairs, label="both")
+    halves = [np.mean([r.model.predict(x[:, :, s, None], verbose=0) for r in runs], axis=0).argmax(1)
+              for s in (slice(0, 28), slice(28, 56))]
+    np.testing.assert_array_equal(result.y_pred, 10 * halves[0] + halves[1])
+    assert result.params == sum(r.params for r in runs) and result.config["label"] == "both"
