@@ -97,3 +97,15 @@ def test_data_parallel_training_on_two_logical_cpus():
     words = done.stdout.split()
     assert words[words.index("replicas") + 1] == "2"
     assert float(words[words.index("accuracy") + 1]) > 0.8
+
+
+@needs_real_data
+def test_ensemble_result_averages_members(small_splits):
+    runs = [train.fit(name, small_splits, epochs=1, cache=False) for name in ("cnn1_minimal", "mlp_baseline")]
+    result = train.ensemble(runs, small_splits)
+    mean = np.mean([r.model.predict(small_splits.x_test, verbose=0) for r in runs], axis=0)
+    np.testing.assert_array_equal(result.y_pred, mean.argmax(1))
+    assert result.test["n"] == len(small_splits.y_test) and result.params == sum(r.params for r in runs)
+    assert result.config["label"] == "ensemble of cnn1_minimal + mlp_baseline"
+    with pytest.raises(ValueError, match="at least one"):
+        train.ensemble([], small_splits)
