@@ -350,7 +350,8 @@ def ensemble(members: list, name: str = "ensemble") -> keras.Model:
     if not members:
         raise ValueError("an ensemble needs at least one member model")
     inputs = keras.Input(shape=members[0].input_shape[1:], name="pixels")
-    outputs = [m(inputs) for m in members]
+    # each member under a name of its own: several runs of one architecture share the model's name
+    outputs = [keras.Model(m.input, m.output, name=f"member_{i}_{m.name}")(inputs) for i, m in enumerate(members)]
     mean = layers.Average(name="mean_probability")(outputs) if len(outputs) > 1 else outputs[0]
     return keras.Model(inputs, mean, name=name)
 

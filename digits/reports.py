@@ -125,7 +125,8 @@ def leaderboard_rows(metrics: list[dict]) -> list[dict]:
     rows = []
     for m in metrics:
         for model, row in m.get("models", {}).items():
-            rows.append({"notebook": m["notebook"], "model": model, "profile": m["profile"]} | row)
+            test_set = m.get("extra", {}).get("test_set", "MNIST")  # a notebook may test on another set (07: MNIST-100)
+            rows.append({"notebook": m["notebook"], "model": model, "profile": m["profile"], "test_set": test_set} | row)
     return sorted(rows, key=lambda r: -r["test_accuracy"])
 
 
@@ -139,8 +140,8 @@ def results_markdown(metrics: list[dict], top: int | None = None) -> str:
     """The leaderboard and notebook run times as Markdown, every number read from metrics files."""
     rows = leaderboard_rows(metrics)[:top]
     board = _markdown_table(
-        ["model", "notebook", "test accuracy", "macro F1", "parameters", "train s", "epochs", "profile"],
-        [[r["model"], r["notebook"], f"{100 * r['test_accuracy']:.2f}%", f"{r['macro_f1']:.4f}",
+        ["model", "notebook", "test set", "test accuracy", "macro F1", "parameters", "train s", "epochs", "profile"],
+        [[r["model"], r["notebook"], r["test_set"], f"{100 * r['test_accuracy']:.2f}%", f"{r['macro_f1']:.4f}",
           f"{r['parameters']:,}", r["train_seconds"], r["epochs"], r["profile"]] for r in rows],
     )  # fmt: skip
     def trained_minutes(m):  # training time as measured when each model was trained (cached or not)

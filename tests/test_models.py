@@ -68,10 +68,15 @@ def test_two_head_output_is_the_product_of_its_heads():
     np.testing.assert_array_equal(joint.argmax(1), 10 * tens.argmax(1) + units.argmax(1))
 
 
-def test_ensemble_averages_member_probabilities():
+def test_ensemble_averages_member_probabilities(tmp_path):
     members = [models.build("mlp_baseline"), models.build("cnn1_minimal")]
     x = np.random.default_rng(2).integers(0, 255, (4, 28, 28, 1)).astype(np.uint8)
     expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
     np.testing.assert_allclose(models.ensemble(members).predict(x, verbose=0), expected, rtol=1e-5)
+    twins = [models.build("cnn1_minimal"), models.build("cnn1_minimal")]  # two runs of one architecture
+    saved = tmp_path / "twins.keras"
+    models.ensemble(twins).save(saved)
+    expected = np.mean([m.predict(x, verbose=0) for m in twins], axis=0)
+    np.testing.assert_allclose(keras.saving.load_model(saved).predict(x, verbose=0), expected, rtol=1e-5)
     with pytest.raises(ValueError, match="at least one"):
         models.ensemble([])

@@ -74,9 +74,9 @@ def test_a_failing_notebook_stops_the_run_and_keeps_the_old_report(tmp_path, mon
 def test_leaderboard_is_built_from_metrics_files(tmp_path):
     out = tmp_path / "reports"
     (out / "metrics").mkdir(parents=True)
-    for nb, acc in (("01_a", 0.981), ("02_b", 0.9923)):
+    for nb, acc, extra in (("01_a", 0.981, {}), ("02_b", 0.9923, {"test_set": "MNIST-100"})):
         (out / "metrics" / f"{nb}.json").write_text(json.dumps({
-            "notebook": nb, "profile": "full", "notebook_seconds": 90.0, "environment": {"cpu": "x", "cpu_count": 2},
+            "notebook": nb, "profile": "full", "notebook_seconds": 90.0, "environment": {"cpu": "x", "cpu_count": 2}, "extra": extra,
             "models": {f"m_{nb}": {"parameters": 10, "test_accuracy": acc, "macro_f1": acc, "train_seconds": 1.0, "epochs": 2}},
         }))  # fmt: skip
     readme = tmp_path / "README.md"
@@ -86,3 +86,4 @@ def test_leaderboard_is_built_from_metrics_files(tmp_path):
     assert "old" not in text and text.startswith("intro") and text.rstrip().endswith("outro")
     assert text.index("99.23%") < text.index("98.10%")  # sorted best first
     assert "99.23%" in (out / "README.md").read_text()
+    assert "| m_02_b | 02_b | MNIST-100 | 99.23% |" in text and "| m_01_a | 01_a | MNIST | 98.10% |" in text
