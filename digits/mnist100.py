@@ -81,19 +81,11 @@ def pair_result(digits, pairs: data.Splits, label: str | None = None):
     """The :class:`~digits.train.TrainResult` of one trained 0..9 model, or of the mean of several
     (a list), read as a 0..99 model with :func:`pair_model` and tested once on the MNIST-100 test
     pairs. Training history, time and epochs are the digit models' own (times and parameters summed)."""
-    from dataclasses import replace
-
-    from . import evaluate, models
+    from . import train
 
     runs = digits if isinstance(digits, (list, tuple)) else [digits]
-    first = runs[0]
-    digit_model = first.model if len(runs) == 1 else models.ensemble([r.model for r in runs], name="digit_ensemble")
-    model = pair_model(digit_model, name=f"pair_of_{digit_model.name}")
-    y_pred = evaluate.predict_proba(model, pairs.x_test).argmax(1)
     names = " + ".join(r.config.get("label") or r.name for r in runs)
-    return replace(
-        first, name=model.name, config=first.config | {"label": label or f"{names} on each half", "pairs": pairs.sizes()},
-        test=evaluate.summary(pairs.y_test, y_pred), y_pred=y_pred.astype(np.int64), model=model,
-        params=sum(r.params for r in runs), train_seconds=sum(r.train_seconds for r in runs),
-        epochs_run=max(r.epochs_run for r in runs), cached=all(r.cached for r in runs),
-    )  # fmt: skip
+    result = train.ensemble(runs, pairs, label=label or f"{names} on each half",
+                            wrap=lambda model: pair_model(model, name=f"pair_of_{model.name}"))  # fmt: skip
+    result.config["pairs"] = pairs.sizes()
+    return result

@@ -286,18 +286,20 @@ def clear_cache() -> None:
     shutil.rmtree(config.cache_dir() / "runs", ignore_errors=True)
 
 
-def ensemble(runs: list[TrainResult], data: Splits, label: str | None = None) -> TrainResult:
-    """The mean of several trained runs' probabilities as one result, tested once on ``data``'s test
-    set. Parameters and training seconds are the members' sums; the history is the first member's."""
+def ensemble(runs: list[TrainResult], data: Splits, label: str | None = None, wrap=None) -> TrainResult:
+    """The mean of several trained runs' probabilities (one run: that run's model) as one result, tested
+    once on ``data``'s test set; ``wrap(model)`` may turn it into another model first (e.g. a 0..99 reader
+    of 0..9 models). Parameters and training seconds are the members' sums; the history is the first member's."""
     from dataclasses import replace
 
     if not runs:
         raise ValueError("an ensemble needs at least one trained run")
-    model = models.ensemble([r.model for r in runs])
+    model = runs[0].model if len(runs) == 1 else models.ensemble([r.model for r in runs])
+    model = wrap(model) if wrap else model
     y_pred = evaluate.predict_proba(model, data.x_test).argmax(axis=1)
     names = [r.config.get("label") or r.name for r in runs]
     return replace(
-        runs[0], name="ensemble", config=runs[0].config | {"label": label or "ensemble of " + " + ".join(names), "members": names},
+        runs[0], name=model.name, config=runs[0].config | {"label": label or "ensemble of " + " + ".join(names), "members": names},
         test=evaluate.summary(data.y_test, y_pred), y_pred=y_pred.astype(np.int64), model=model,
         params=sum(r.params for r in runs), train_seconds=sum(r.train_seconds for r in runs),
         epochs_run=max(r.epochs_run for r in runs), cached=all(r.cached for r in runs),
