@@ -8,18 +8,11 @@ from sklearn import metrics
 
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Class probabilities for ``x`` (N x C). A two-head model (tens digit, units digit) gives
-    the 100 numbers' probabilities as the product of its heads."""
+    """Class probabilities for ``x`` (N x C); a channel axis is added to N x H x W images."""
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., np.newaxis]
-    out = model.predict(x, batch_size=batch_size, verbose=0)
-    if isinstance(out, dict):
-        out = [out[k] for k in sorted(out)]
-    if isinstance(out, (list, tuple)):
-        tens, units = (np.asarray(o) for o in out)
-        return (tens[:, :, None] * units[:, None, :]).reshape(len(x), -1)
-    return np.asarray(out)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 
 def top_k(proba: np.ndarray, k: int = 3) -> dict:
