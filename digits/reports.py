@@ -144,8 +144,9 @@ def results_markdown(metrics: list[dict], top: int | None = None) -> str:
         [[r["model"], r["notebook"], r["test_set"], f"{100 * r['test_accuracy']:.2f}%", f"{r['macro_f1']:.4f}",
           f"{r['parameters']:,}", r["train_seconds"], r["epochs"], r["profile"]] for r in rows],
     )  # fmt: skip
-    def trained_minutes(m):  # training time as measured when each model was trained (cached or not)
-        return sum(row["train_seconds"] for row in m.get("models", {}).values()) / 60
+    def trained_minutes(m):  # training time as measured when each model was trained (cached or not);
+        # an ensemble's time is its members', which the notebook lists too, so it is not counted again
+        return sum(row["train_seconds"] for row in m.get("models", {}).values() if "members" not in row) / 60
 
     def cached(m):
         flags = [row.get("cached", False) for row in m.get("models", {}).values()]

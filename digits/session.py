@@ -83,6 +83,8 @@ def save_metrics(results, profile: str, extra: dict | None = None) -> Path:
         if label in models:  # the same configuration over several seeds: keep every run
             label = f"{label} (seed {r.config['seed']})"
         models[label] = row | {"cached": r.cached}
+        if "members" in r.config:  # an ensemble: its training time is its members'
+            models[label]["members"] = r.config["members"]
     payload = {
         "notebook": _state["notebook"],
         "profile": profile,

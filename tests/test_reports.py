@@ -87,3 +87,13 @@ def test_leaderboard_is_built_from_metrics_files(tmp_path):
     assert text.index("99.23%") < text.index("98.10%")  # sorted best first
     assert "99.23%" in (out / "README.md").read_text()
     assert "| m_02_b | 02_b | MNIST-100 | 99.23% |" in text and "| m_01_a | 01_a | MNIST | 98.10% |" in text
+
+
+def test_run_time_table_counts_an_ensembles_training_once():
+    member = {"parameters": 10, "test_accuracy": 0.99, "macro_f1": 0.99, "train_seconds": 120.0, "epochs": 2}
+    metrics = [{
+        "notebook": "09_x", "profile": "full", "notebook_seconds": 600.0, "environment": {"cpu": "x", "cpu_count": 2},
+        "models": {"a": member, "b": member, "ensemble of a + b": member | {"train_seconds": 240.0, "members": ["a", "b"]}},
+    }]  # fmt: skip
+    row = next(line for line in reports.results_markdown(metrics).splitlines() if line.startswith("| 09_x"))
+    assert row.split("|")[5].strip() == "4.0"  # a and b: 2 + 2 minutes, the ensemble not again
