@@ -12,7 +12,7 @@ import gzip
 import hashlib
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -353,6 +353,12 @@ class Splits:
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
+
+    def with_val_in_train(self) -> "Splits":
+        """These splits with the validation images appended to the training set, for a final model once every
+        choice is made (as notebook 05 retrains its best search result): validation scores are then no longer
+        held out, so nothing should be chosen on them."""
+        return replace(self, x_train=np.concatenate([self.x_train, self.x_val]), y_train=np.concatenate([self.y_train, self.y_val]))
 
     def fingerprint(self) -> str:
         """sha256 over every array: identifies the exact data a model was trained and tested on."""

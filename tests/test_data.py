@@ -139,6 +139,15 @@ def test_splits_are_stratified_disjoint_and_deterministic():
     assert np.array_equal(full.x_val, a.x_val)
 
 
+def test_validation_images_can_join_the_training_set_for_a_final_model():
+    x, y = np.arange(100 * 16, dtype=np.uint8).reshape(100, 4, 4), np.repeat(np.arange(10), 10)
+    s = data.make_splits((x, y), (x[:30], y[:30]), val_size=20)
+    final = s.with_val_in_train()
+    assert final.sizes() == {"train": 100, "val": 20, "test": 30}
+    assert np.array_equal(final.x_train[80:], s.x_val) and np.array_equal(final.y_train[:80], s.y_train)
+    assert np.array_equal(final.x_test, s.x_test) and final.fingerprint() != s.fingerprint()
+
+
 def test_split_parameters_are_checked():
     x, y = np.zeros((100, 4, 4), np.uint8), np.repeat(np.arange(10), 10)
     with pytest.raises(ValueError, match="n_train"):
