@@ -65,12 +65,11 @@ def test_metrics_file_lists_each_model_once(tmp_path):
     from types import SimpleNamespace
 
     session.setup("98_metrics")
-    result = SimpleNamespace(
-        cached=False,
-        row=lambda: {"model": "m", "parameters": 1, "test_accuracy": 0.5, "macro_f1": 0.5, "train_seconds": 1.0, "epochs": 1},
-    )
-    payload = json.loads(session.save_metrics([result], "smoke", extra={"k": 1}).read_text())
-    assert payload["models"] == {"m": {"parameters": 1, "test_accuracy": 0.5, "macro_f1": 0.5, "train_seconds": 1.0, "epochs": 1, "cached": False}}
+    row = {"parameters": 1, "test_accuracy": 0.5, "macro_f1": 0.5, "train_seconds": 1.0, "epochs": 1}
+    result = SimpleNamespace(cached=False, config={"seed": 1}, row=lambda: {"model": "m"} | row)
+    ensemble = SimpleNamespace(cached=False, config={"seed": 1, "members": ["m", "n"]}, row=lambda: {"model": "e"} | row)
+    payload = json.loads(session.save_metrics([result, ensemble], "smoke", extra={"k": 1}).read_text())
+    assert payload["models"] == {"m": row | {"cached": False}, "e": row | {"cached": False, "members": ["m", "n"]}}
     assert payload["profile"] == "smoke" and payload["extra"] == {"k": 1} and payload["notebook_seconds"] >= 0
 
 
