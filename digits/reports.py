@@ -124,8 +124,8 @@ def load_metrics(reports: Path | None = None) -> list[dict]:
 def leaderboard_rows(metrics: list[dict]) -> list[dict]:
     rows = []
     for m in metrics:
+        test_set = m.get("extra", {}).get("test_set", "MNIST")  # a notebook may test on another set (07: MNIST-100)
         for model, row in m.get("models", {}).items():
-            test_set = m.get("extra", {}).get("test_set", "MNIST")  # a notebook may test on another set (07: MNIST-100)
             rows.append({"notebook": m["notebook"], "model": model, "profile": m["profile"], "test_set": test_set} | row)
     return sorted(rows, key=lambda r: -r["test_accuracy"])
 
@@ -145,7 +145,7 @@ def results_markdown(metrics: list[dict], top: int | None = None) -> str:
           f"{r['parameters']:,}", r["train_seconds"], r["epochs"], r["profile"]] for r in rows],
     )  # fmt: skip
     def trained_minutes(m):  # training time as measured when each model was trained (cached or not);
-        # an ensemble's time is its members', which the notebook lists too, so it is not counted again
+        # an ensemble's time is its members' (listed in the notebook or trained by an earlier one): not counted again
         return sum(row["train_seconds"] for row in m.get("models", {}).values() if "members" not in row) / 60
 
     def cached(m):
