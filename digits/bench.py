@@ -22,7 +22,8 @@ from . import config, data, train
 from .session import environment
 
 REFERENCE = {"name": "keras_simple_convnet", "epochs": 15, "batch_size": 128, "learning_rate": 1e-3}
-FAST = {"name": "cnn_fast", "epochs": 2, "batch_size": 128, "learning_rate": 1e-2, "lr_schedule": "warmup_cosine"}
+# One epoch: straightened digits (models.Deskew), 10% warm-up to a high learning rate, cosine to zero.
+FAST = {"name": "cnn_fast", "deskew": True, "epochs": 1, "batch_size": 128, "learning_rate": 2e-2, "lr_schedule": "warmup_cosine"}
 
 
 def test_accuracy(model, x, y, batch_size: int = 2_000) -> float:

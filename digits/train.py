@@ -150,6 +150,7 @@ def fit(
     *,
     hparams: dict | None = None,
     augment: bool | dict | None = None,
+    deskew: bool = False,
     epochs: int = 10,
     batch_size: int = 128,
     learning_rate: float = 1e-3,
@@ -170,6 +171,7 @@ def fit(
 ) -> TrainResult:
     """Train the registered model ``name`` on ``data`` and evaluate it once on the test set.
 
+    deskew: straighten every input digit inside the model (``models.Deskew``).
     lr_schedule: None (constant), "plateau" (ReduceLROnPlateau on ``monitor``), "cosine"
     (cosine decay over all epochs) or "warmup_cosine" (10% warm-up, then cosine decay). early_stopping: patience in epochs (best weights are
     restored). clipnorm: gradient clipping by norm. checkpoint: save the best model (.keras)
@@ -187,6 +189,8 @@ def fit(
         "monitor": monitor, "clipnorm": clipnorm, "seed": seed, "deterministic": deterministic,
         "optimizer": "adam", "loss": "sparse_categorical_crossentropy", "validate": validate,
     }  # fmt: skip
+    if deskew:  # only when set, so the cache keys of runs without it stay what they were
+        options["deskew"] = True
     if not validate and (early_stopping or lr_schedule == "plateau" or monitor.startswith("val_") and checkpoint):
         raise ValueError("early_stopping, lr_schedule='plateau' and checkpoint need validate=True")
     use_cache = (config.cache_enabled() if cache is None else cache) and not callbacks
@@ -195,7 +199,7 @@ def fit(
     set_seed(seed, deterministic)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
-        model = models.build(name, data.input_shape, data.num_classes, augment=augment, **hparams)
+        model = models.build(name, data.input_shape, data.num_classes, augment=augment, deskew=deskew, **hparams)
         steps = math.ceil(len(data.y_train) / batch_size)
         lr = learning_rate
         if lr_schedule == "cosine":

@@ -33,6 +33,15 @@ def test_result_round_trips_and_cache_returns_the_same_run(small_splits, tmp_pat
     assert not retrained.cached
 
 
+def test_deskew_is_built_into_the_model_and_kept_apart_in_the_cache(small_splits):
+    plain = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0)
+    straightened = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0, deskew=True)
+    assert not straightened.cached and straightened.config["deskew"] is True
+    assert straightened.model.get_layer("deskew") is not None
+    assert "deskew" not in plain.config  # runs without it keep the keys they had
+    assert not any(layer.name == "deskew" for layer in plain.model.layers)
+
+
 def test_same_seed_same_result_without_cache(small_splits):
     a = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0, cache=False)
     b = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0, cache=False)
