@@ -11,6 +11,7 @@ import inspect
 from typing import Callable
 
 import keras
+import numpy as np
 from keras import layers
 
 from .data import PIXEL_SCALE
@@ -105,20 +106,34 @@ class Deskew(layers.Layer):
     """
 
     def call(self, images):
-        ops = keras.ops
-        height, width = images.shape[1], images.shape[2]
-        ys = ops.reshape(ops.arange(height, dtype=images.dtype), (1, height, 1, 1))
-        xs = ops.reshape(ops.arange(width, dtype=images.dtype), (1, 1, width, 1))
-        mass = ops.sum(images, axis=(1, 2, 3)) + 1e-6
-        cy = ops.sum(images * ys, axis=(1, 2, 3)) / mass
-        cx = ops.sum(images * xs, axis=(1, 2, 3)) / mass
-        dy = ys - ops.reshape(cy, (-1, 1, 1, 1))
-        dx = xs - ops.reshape(cx, (-1, 1, 1, 1))
-        alpha = ops.sum(images * dx * dy, axis=(1, 2, 3)) / (ops.sum(images * dy * dy, axis=(1, 2, 3)) + 1e-6)
-        ones, zeros = ops.ones_like(alpha), ops.zeros_like(alpha)
+        alpha, cy = _slant_and_centre_row(images)
+        ones, zeros = keras.ops.ones_like(alpha), keras.ops.zeros_like(alpha)
         # output pixel (x, y) samples input (a0 x + a1 y + a2, b0 x + b1 y + b2)
-        transform = ops.stack([ones, alpha, -alpha * cy, zeros, ones, zeros, zeros, zeros], axis=1)
-        return ops.image.affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0.0)
+        transform = keras.ops.stack([ones, alpha, -alpha * cy, zeros, ones, zeros, zeros, zeros], axis=1)
+        return keras.ops.image.affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0.0)
+
+
+def _slant_and_centre_row(images):
+    """Per image (N x H x W x C): the slant cov(x, y) / var(y) of its ink and the row of its centre of mass."""
+    ops = keras.ops
+    height, width = images.shape[1], images.shape[2]
+    ys = ops.reshape(ops.arange(height, dtype=images.dtype), (1, height, 1, 1))
+    xs = ops.reshape(ops.arange(width, dtype=images.dtype), (1, 1, width, 1))
+    mass = ops.sum(images, axis=(1, 2, 3)) + 1e-6
+    cy = ops.sum(images * ys, axis=(1, 2, 3)) / mass
+    cx = ops.sum(images * xs, axis=(1, 2, 3)) / mass
+    dy = ys - ops.reshape(cy, (-1, 1, 1, 1))
+    dx = xs - ops.reshape(cx, (-1, 1, 1, 1))
+    return ops.sum(images * dx * dy, axis=(1, 2, 3)) / (ops.sum(images * dy * dy, axis=(1, 2, 3)) + 1e-6), cy
+
+
+def slant(images) -> np.ndarray:
+    """Slant of each digit of a batch (N x H x W, any pixel scale), as :class:`Deskew` measures it:
+    0 upright; negative for a digit leaning right (its top to the right), x to the right, y down."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 3:
+        raise ValueError(f"expected a batch of 2-D images (N x H x W), got shape {images.shape}")
+    return np.asarray(_slant_and_centre_row(images[..., None])[0])
 
 
 def augmentation(rotation=10.0, translation=0.1, zoom=0.1, erasing=0.0, seed=None) -> keras.Sequential:

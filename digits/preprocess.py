@@ -48,21 +48,6 @@ def frame_like_mnist(images: np.ndarray) -> np.ndarray:
     return np.stack([frame_digit(img) for img in images]) if len(images) else np.zeros((0, 28, 28), np.uint8)
 
 
-def slant(images: np.ndarray) -> np.ndarray:
-    """Slant of each digit (N x H x W): cov(x, y) / var(y) of its ink, x to the right, y down.
-    0 for an upright digit; a digit leaning right (top to the right) has a negative slant.
-    ``models.Deskew`` removes it."""
-    ink = np.asarray(images, dtype=np.float64)
-    if ink.ndim != 3:
-        raise ValueError(f"expected a batch of 2-D images (N x H x W), got shape {ink.shape}")
-    ys, xs = np.mgrid[: ink.shape[1], : ink.shape[2]]
-    mass = ink.sum(axis=(1, 2)) + 1e-12
-    cy = (ink * ys).sum(axis=(1, 2)) / mass
-    cx = (ink * xs).sum(axis=(1, 2)) / mass
-    dy, dx = ys - cy[:, None, None], xs - cx[:, None, None]
-    return (ink * dx * dy).sum(axis=(1, 2)) / ((ink * dy * dy).sum(axis=(1, 2)) + 1e-12)
-
-
 # --------------------------------------------------------------------------- a user's own images
 
 MAX_SIDE = 4096  # pixels; larger images are refused rather than decoded
