@@ -426,6 +426,8 @@ def cnn_fast(x, num_classes, *, filters=(32, 64), bn_momentum=0.9):
     a quarter), Flatten -> softmax. Batch norm lets it train at a high learning rate; its moving
     statistics follow the weights quickly (momentum 0.9, Keras' default is 0.99), so the model is
     usable for inference after a few hundred steps rather than a few thousand."""
+    if len(filters) != 2:
+        raise ValueError(f"cnn_fast has two convolutions: filters must be two numbers, got {filters!r}")
     first, second = filters
     x = layers.Conv2D(first, 5, strides=2, use_bias=False, name="conv_1")(x)
     x = layers.BatchNormalization(momentum=bn_momentum, name="bn_1")(x)

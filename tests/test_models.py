@@ -81,6 +81,8 @@ def test_bad_names_and_hyperparameters_say_what_is_accepted():
         models.build("cnn_wide", input_shape=(28, 28))
     with pytest.raises(ValueError, match="pooling"):
         models.build("cnn_ablation", pooling="avg")
+    with pytest.raises(ValueError, match="two numbers"):
+        models.build("cnn_fast", filters=(16, 32, 64))
 
 
 def test_two_head_output_is_the_product_of_its_heads():
