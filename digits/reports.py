@@ -159,10 +159,24 @@ def results_markdown(metrics: list[dict], top: int | None = None) -> str:
     )  # fmt: skip
     total = sum(m["notebook_seconds"] for m in metrics) / 60
     return (
-        f"{board}\n\nNotebook run times (total {total:.1f} min). A model reloaded from the run cache "
-        f"(same architecture, options, data and library versions) keeps the training time measured "
+        f"{board}\n\n{transfer_markdown(metrics, top)}Notebook run times (total {total:.1f} min). A model reloaded "
+        f"from the run cache (same architecture, options, data and library versions) keeps the training time measured "
         f"when it was trained:\n\n{times}\n"
     )
+
+
+def transfer_markdown(metrics: list[dict], top: int | None = None) -> str:
+    """The USPS transfer table (a notebook's ``extra["usps"]``), best on framed USPS first; empty if none."""
+    rows = [(m["notebook"], model, r) for m in metrics for model, r in m.get("extra", {}).get("usps", {}).items()]
+    if not rows:
+        return ""
+    rows = sorted(rows, key=lambda row: -row[2]["usps_frame_like_mnist"])[:top]
+    table = _markdown_table(
+        ["model (trained on MNIST only)", "notebook", "USPS test, framed like MNIST", "USPS test, naive resize", "MNIST test"],
+        [[model, nb, f"{100 * r['usps_frame_like_mnist']:.2f}%", f"{100 * r['usps_naive_resize']:.2f}%",
+          f"{100 * r['mnist_test']:.2f}%"] for nb, model, r in rows],
+    )  # fmt: skip
+    return f"Transfer to USPS (2,007 test digits no model ever saw):\n\n{table}\n\n"
 
 
 def extras_markdown(reports: Path) -> str:

@@ -89,6 +89,17 @@ def test_leaderboard_is_built_from_metrics_files(tmp_path):
     assert "| m_02_b | 02_b | MNIST-100 | 99.23% |" in text and "| m_01_a | 01_a | MNIST | 98.10% |" in text
 
 
+def test_usps_transfer_table_lists_models_best_first():
+    usps = {"plain": {"mnist_test": 0.99, "usps_naive_resize": 0.8, "usps_frame_like_mnist": 0.975},
+            "deskew": {"mnist_test": 0.995, "usps_naive_resize": 0.9, "usps_frame_like_mnist": 0.9851}}  # fmt: skip
+    metrics = [{"notebook": "06_u", "profile": "full", "notebook_seconds": 1.0, "environment": {}, "extra": {"usps": usps}, "models": {}}]
+    text = reports.results_markdown(metrics)
+    assert "| deskew | 06_u | 98.51% | 90.00% | 99.50% |" in text
+    assert text.index("| deskew |") < text.index("| plain |")
+    assert "| plain |" not in reports.results_markdown(metrics, top=1)
+    assert "USPS" not in reports.results_markdown([metrics[0] | {"extra": {}}])
+
+
 def test_run_time_table_counts_an_ensembles_training_once():
     member = {"parameters": 10, "test_accuracy": 0.99, "macro_f1": 0.99, "train_seconds": 120.0, "epochs": 2}
     metrics = [{
