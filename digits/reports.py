@@ -176,7 +176,7 @@ def transfer_markdown(metrics: list[dict], top: int | None = None) -> str:
         [[model, nb, f"{100 * r['usps_frame_like_mnist']:.2f}%", f"{100 * r['usps_naive_resize']:.2f}%",
           f"{100 * r['mnist_test']:.2f}%"] for nb, model, r in rows],
     )  # fmt: skip
-    return f"Transfer to USPS (2,007 test digits no model ever saw):\n\n{table}\n\n"
+    return f"Transfer to USPS (its test set; no model ever saw a USPS image):\n\n{table}\n\n"
 
 
 def extras_markdown(reports: Path) -> str:
