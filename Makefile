@@ -12,19 +12,27 @@ BUDGET ?= 30
 WORKERS ?= 2
 export DIGITS_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
-.PHONY: setup test test-fast reports report-% leaderboard strip clean-cache demo demo-load bench tune tune-distributed
+# Any other NAME=VALUE on the command line sets a notebook parameter, e.g.
+#   make report-09_best_model PROFILE=full EPOCHS_FINAL=30
+OWN_VARIABLES := PYTHON PROFILE PORT MODEL ALGO TRIALS BUDGET WORKERS DIGITS_DATA_DIR
+NOTEBOOK_PARAMETERS := $(foreach v,$(filter-out $(addsuffix =%,$(OWN_VARIABLES)),$(MAKEOVERRIDES)),--set '$(v)')
+
+.PHONY: help setup test test-fast lint format reports report-% leaderboard strip references clean-cache \
+	demo demo-load bench tune tune-distributed tensorboard
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make reports [PROFILE=smoke]   execute every notebook into reports/ (default PROFILE=full)"
-	@echo "make report-<notebook>          execute one, e.g. make report-01_mlp_vs_cnn"
-	@echo "make test                       unit tests + notebooks (nbval, smoke profile)"
+	@echo "make report-<notebook> [NAME=VALUE ...]   execute one, e.g. make report-09_best_model EPOCHS_FINAL=30"
+	@echo "make test                       lint, unit tests + notebooks (nbval, smoke profile)"
+	@echo "make lint / make format         ruff check and format check / apply ruff's fixes and formatting"
 	@echo "make demo [PORT=8000]           web demo on http://127.0.0.1:PORT/ (draw a digit or a number)"
 	@echo "make demo-load                  500 requests, 8 at a time, on loopback -> reports/web_load.json"
 	@echo "make bench                      fast recipe vs Keras' simple convnet: time to 99%, inference -> reports/bench.json"
 	@echo "make tune [MODEL=mlp|cnn ALGO=random|hyperband|bayesian TRIALS=20 BUDGET=30]   resumable Keras Tuner search"
 	@echo "make tune-distributed WORKERS=2  a chief and N workers on localhost, one results table"
-	@echo "make strip                      remove outputs from notebook sources before committing"
+	@echo "make tensorboard [PORT=6006]    TensorBoard on loopback over the runs trained with DIGITS_TENSORBOARD=1"
+	@echo "make strip                      strip outputs from notebook sources (keeps nbval's reference cells)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,18 +44,26 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 setup: $(VENV)/.installed
 
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
 # Notebooks under test write their figures and metrics to a temporary folder, never over reports/.
-test: setup
+test: lint
 	DIGITS_REPORTS_DIR=$$(mktemp -d) $(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
 
 test-fast: setup
 	$(PY) -m pytest tests -p no:cacheprovider
 
 reports: setup
-	$(PY) -m digits.reports run --profile $(PROFILE)
+	$(PY) -m digits.reports run --profile $(PROFILE) $(NOTEBOOK_PARAMETERS)
 
 report-%: setup
-	$(PY) -m digits.reports run $* --profile $(PROFILE)
+	$(PY) -m digits.reports run $* --profile $(PROFILE) $(NOTEBOOK_PARAMETERS)
 
 leaderboard: setup
 	$(PY) -m digits.reports leaderboard
@@ -55,8 +71,11 @@ leaderboard: setup
 strip: setup
 	$(PY) -m digits.reports strip
 
+references: setup
+	$(PY) -m digits.reports references
+
 clean-cache:
-	rm -rf .cache/runs
+	rm -rf .cache/runs .cache/tensorboard
 
 demo: setup
 	$(PY) -m digits serve --port $(PORT)
@@ -72,3 +91,6 @@ tune: setup
 
 tune-distributed: setup
 	$(PY) -m digits tune --model $(MODEL) --algo $(ALGO) --max-trials $(TRIALS) --workers $(WORKERS) --project $(MODEL)_$(ALGO)_distributed
+
+tensorboard: setup
+	$(VENV)/bin/tensorboard --logdir .cache/tensorboard --host 127.0.0.1 --port $(if $(filter command,$(origin PORT)),$(PORT),6006)

@@ -1,4 +1,9 @@
-"""Command line: ``python -m digits predict|evaluate ...`` (run with --help for details)."""
+"""Command line: ``python -m digits predict|evaluate|tune|serve ...`` (run with --help for details).
+
+Each command imports the modules it needs when it runs (the web server and Keras Tuner only for
+``serve`` and ``tune``).
+"""
+
 from __future__ import annotations
 
 import argparse
@@ -6,9 +11,10 @@ import json
 import sys
 from pathlib import Path
 
-from . import config
+import numpy as np
 
 TASK_SHAPES = {"mnist10": (28, 28), "mnist100": (28, 56)}
+TASK_CLASSES = {"mnist10": 10, "mnist100": 100}
 
 
 class CliError(Exception):
@@ -17,17 +23,15 @@ class CliError(Exception):
 
 def load_model(path: str | None, task: str):
     """The model at ``path`` or the shipped model for ``task``, with a clear error when missing."""
-    from .models import load_shipped
+    from . import shipped
 
     try:
-        return load_shipped(task, path)
+        return shipped.load(task, path)
     except (FileNotFoundError, ValueError) as err:
         raise CliError(str(err)) from err
 
 
 def cmd_predict(args) -> int:
-    import numpy as np
-
     from . import evaluate, preprocess
 
     task = "mnist100" if args.two_digit else "mnist10"
@@ -39,11 +43,14 @@ def cmd_predict(args) -> int:
         except preprocess.ImageError as err:
             failures[name] = str(err)
     proba = evaluate.predict_proba(model, np.stack(list(prepared.values()))) if prepared else []
-    probs = dict(zip(prepared, proba))
+    probs = dict(zip(prepared, proba, strict=False))
     for name in args.files:
         if name in failures:
             record = {"file": name, "error": failures[name]}
-            print(json.dumps(record) if args.json else f"{name}: error: {failures[name]}", file=sys.stdout if args.json else sys.stderr)
+            print(
+                json.dumps(record) if args.json else f"{name}: error: {failures[name]}",
+                file=sys.stdout if args.json else sys.stderr,
+            )
             continue
         record = {"file": name} | evaluate.top_k(probs[name])
         if args.json:
@@ -55,8 +62,6 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    import numpy as np
-
     from . import evaluate
 
     try:
@@ -66,9 +71,18 @@ def cmd_evaluate(args) -> int:
         raise CliError(f"{args.npz}: expected an .npz with arrays 'x' and 'y' ({err})") from err
     want = TASK_SHAPES[args.task]
     if x.ndim != 3 or x.shape[1:] != want or x.dtype != np.uint8:
-        raise CliError(f"{args.npz}: x must be uint8 N x {want[0]} x {want[1]} (white on black), got {x.dtype} {x.shape}")
+        raise CliError(
+            f"{args.npz}: x must be uint8 N x {want[0]} x {want[1]} (white on black), got {x.dtype} {x.shape}"
+        )
     if y.shape != (len(x),):
         raise CliError(f"{args.npz}: y must hold one label per image, got shape {y.shape} for {len(x)} images")
+    classes = TASK_CLASSES[args.task]
+    if not np.issubdtype(y.dtype, np.integer) or (len(y) and (y.min() < 0 or y.max() >= classes)):
+        bad = y if not np.issubdtype(y.dtype, np.integer) else y[(y < 0) | (y >= classes)]
+        raise CliError(
+            f"{args.npz}: y must hold integer labels 0-{classes - 1} for --task {args.task}, "
+            f"got {y.dtype} values such as {bad[:3].tolist()}"
+        )
     model = load_model(args.model, args.task)
     pred = evaluate.predict_proba(model, x).argmax(axis=1)
     print(json.dumps({"accuracy": float(np.mean(pred == y)), "n": int(len(y))}))
@@ -79,8 +93,18 @@ def cmd_tune(args) -> int:
     from . import data, tuning
 
     if args.workers:  # the same command, once as chief and once per worker
-        forwarded = ["--model", args.model, "--algo", args.algo, "--max-trials", str(args.max_trials),
-                     "--epochs", str(args.epochs), "--project", args.project or f"{args.model}_{args.algo}"]  # fmt: skip
+        forwarded = [
+            "--model",
+            args.model,
+            "--algo",
+            args.algo,
+            "--max-trials",
+            str(args.max_trials),
+            "--epochs",
+            str(args.epochs),
+            "--project",
+            args.project or f"{args.model}_{args.algo}",
+        ]
         forwarded += ["--n-train", str(args.n_train)] if args.n_train else []
         forwarded += ["--directory", args.directory] if args.directory else []
         forwarded += ["--fresh"] if args.fresh else []
@@ -88,10 +112,18 @@ def cmd_tune(args) -> int:
     splits = data.mnist_splits(n_train=args.n_train)
     try:
         table = tuning.search(
-            args.model, args.algo, splits=splits, max_trials=args.max_trials, budget_minutes=args.budget_minutes,
-            epochs=args.epochs, directory=args.directory, project_name=args.project, fresh=args.fresh,
-            verbose=2, write=not args.no_write,
-        )  # fmt: skip
+            args.model,
+            args.algo,
+            splits=splits,
+            max_trials=args.max_trials,
+            budget_minutes=args.budget_minutes,
+            epochs=args.epochs,
+            directory=args.directory,
+            project_name=args.project,
+            fresh=args.fresh,
+            verbose=2,
+            write=not args.no_write,
+        )
     except ValueError as err:  # bad parameters, or a changed search space
         raise CliError(str(err)) from err
     if args.no_write:  # a distributed worker: the chief writes the table
@@ -113,7 +145,9 @@ def cmd_serve(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m digits", description="Handwritten digit models from the command line.")
+    parser = argparse.ArgumentParser(
+        prog="python -m digits", description="Handwritten digit models from the command line."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("predict", help="predict the digit (or two-digit number) in image files")
     p.add_argument("files", nargs="+", metavar="FILE")

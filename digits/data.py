@@ -5,22 +5,24 @@ Search order for every dataset: ``$DIGITS_DATA_DIR``, ``data/raw/``, the Keras c
 raises :class:`CorruptDataError` naming the file and the fix; it is never used.
 Downloads go to a temporary folder and are moved into the cache only once verified.
 """
+
 from __future__ import annotations
 
 import bz2
 import gzip
 import hashlib
-import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+import h5py
+import keras
 import numpy as np
+from sklearn.datasets import load_svmlight_file
 from sklearn.model_selection import train_test_split
 
 from . import config
-from .preprocess import frame_like_mnist  # noqa: F401  (re-exported: digits.data.frame_like_mnist)
 
 PIXEL_SCALE = 1.0 / 255.0  # the one normalisation: models start with Rescaling(PIXEL_SCALE)
 
@@ -93,8 +95,6 @@ def _unavailable(dataset: str, searched: list[Path], reason: str) -> DataUnavail
 
 def _download(filename: str, url: str, verify, destination: Path) -> Path:
     """Download into a temporary folder, verify, then move into ``destination`` atomically."""
-    import keras
-
     destination.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=destination, prefix=".download-") as tmp:
         path = Path(keras.utils.get_file(fname=filename, origin=url, cache_dir=tmp, cache_subdir="."))
@@ -229,8 +229,6 @@ def _read_usps_h5(path: Path) -> dict[str, np.ndarray]:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != USPS_H5_SHA256:
         raise CorruptDataError(f"{path} does not match the published usps.h5 checksum. {FIX_CORRUPT}")
-    import h5py
-
     with h5py.File(path, "r") as f:
         arrays = {}
         for part in ("train", "test"):
@@ -241,8 +239,6 @@ def _read_usps_h5(path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_usps_libsvm(paths: dict[str, Path]) -> dict[str, np.ndarray]:
-    from sklearn.datasets import load_svmlight_file
-
     arrays = {}
     for part, path in paths.items():
         try:
@@ -354,11 +350,13 @@ class Splits:
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
 
-    def with_val_in_train(self) -> "Splits":
+    def with_val_in_train(self) -> Splits:
         """These splits with the validation images appended to the training set, for a final model once every
         choice is made (as notebook 05 retrains its best search result): validation scores are then no longer
         held out, so nothing should be chosen on them."""
-        return replace(self, x_train=np.concatenate([self.x_train, self.x_val]), y_train=np.concatenate([self.y_train, self.y_val]))
+        return replace(
+            self, x_train=np.concatenate([self.x_train, self.x_val]), y_train=np.concatenate([self.y_train, self.y_val])
+        )
 
     def fingerprint(self) -> str:
         """sha256 over every array: identifies the exact data a model was trained and tested on."""
@@ -396,9 +394,7 @@ def make_splits(
     x_train, y_train = stratified_subset(x_train, y_train, n_train, seed)
     x_val, y_val = stratified_subset(x_val, y_val, n_val, seed)
     x_test, y_test = stratified_subset(x_test, y_test, n_test, seed)
-    return Splits(
-        *(add_channel(a) if a.ndim == 3 else a for a in (x_train, y_train, x_val, y_val, x_test, y_test))
-    )
+    return Splits(*(add_channel(a) if a.ndim == 3 else a for a in (x_train, y_train, x_val, y_val, x_test, y_test)))
 
 
 def mnist_splits(**kwargs) -> Splits:

@@ -1,10 +1,15 @@
 """Metrics on predictions: accuracy, per-class report, confusion matrix, McNemar's test, comparison table."""
+
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn import metrics
+
+from . import models
 
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -83,16 +88,18 @@ def pixel_stats(images: np.ndarray) -> pd.DataFrame:
     """Range, mean, standard deviation and the share of background/saturated pixels."""
     x = np.asarray(images)
     stats_ = {
-        "min": x.min(), "max": x.max(), "mean": x.mean(), "std": x.std(),
-        "fraction of zero pixels": np.mean(x == 0), "fraction of pixels = 255": np.mean(x == 255),
-    }  # fmt: skip
+        "min": x.min(),
+        "max": x.max(),
+        "mean": x.mean(),
+        "std": x.std(),
+        "fraction of zero pixels": np.mean(x == 0),
+        "fraction of pixels = 255": np.mean(x == 255),
+    }
     return pd.DataFrame({"value": {k: float(v) for k, v in stats_.items()}})
 
 
 def parameter_table(names: list[str], **build_kwargs) -> pd.DataFrame:
     """Trainable parameters and layer count of registered models (deterministic: no training)."""
-    from . import models
-
     rows = {}
     for name in names:
         model = models.build(name, **build_kwargs)
@@ -108,7 +115,11 @@ def plateau_table(histories: dict, tolerance: float = 0.001) -> pd.DataFrame:
         val = np.asarray(h["val_accuracy"])
         later_best = np.maximum.accumulate(val[::-1])[::-1]
         plateau = int(np.argmax(later_best - val <= tolerance)) + 1
-        rows[name] = {"best_val_accuracy": float(val.max()), "best_epoch": int(val.argmax()) + 1, "plateau_epoch": plateau}
+        rows[name] = {
+            "best_val_accuracy": float(val.max()),
+            "best_epoch": int(val.argmax()) + 1,
+            "plateau_epoch": plateau,
+        }
     return pd.DataFrame(rows).T.rename_axis("model")
 
 
@@ -117,25 +128,38 @@ def seed_summary(results) -> pd.DataFrame:
     frame = pd.DataFrame([r.row() for r in results])
     grouped = frame.groupby("model", sort=False)
     out = grouped.agg(
-        test_accuracy_mean=("test_accuracy", "mean"), test_accuracy_sd=("test_accuracy", "std"),
-        macro_f1_mean=("macro_f1", "mean"), parameters=("parameters", "first"),
-        train_seconds_mean=("train_seconds", "mean"), seeds=("test_accuracy", "size"),
-    )  # fmt: skip
+        test_accuracy_mean=("test_accuracy", "mean"),
+        test_accuracy_sd=("test_accuracy", "std"),
+        macro_f1_mean=("macro_f1", "mean"),
+        parameters=("parameters", "first"),
+        train_seconds_mean=("train_seconds", "mean"),
+        seeds=("test_accuracy", "size"),
+    )
     out["test_accuracy_sd"] = out["test_accuracy_sd"].fillna(0.0)
     return out
 
 
-def transfer_table(results: dict, views: dict, y: np.ndarray) -> pd.DataFrame:
-    """Per model: its own test accuracy and its accuracy on each prepared view of another dataset
-    (e.g. {"naive resize": ..., "frame_like_mnist": ...} of USPS), one column per view."""
-    rows = {}
-    for label, result in results.items():
-        row = {"mnist_test": result.test_accuracy}
-        for view, images in views.items():
-            pred = predict_proba(result.model, images).argmax(axis=1)
-            row["usps_" + view.replace(" ", "_")] = float(np.mean(pred == y))
-        rows[label] = row
-    return pd.DataFrame(rows).T.rename_axis("model")
+@dataclass(frozen=True)
+class Transfer:
+    """A model trained on MNIST only: its MNIST test accuracy and its accuracy on the USPS test set,
+    framed like MNIST (``preprocess.frame_like_mnist``) and naively resized to 28x28."""
+
+    mnist_test: float
+    usps_framed: float
+    usps_naive: float
+
+
+def transfer_table(results: dict, framed: np.ndarray, naive: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """One :class:`Transfer` row per trained run of ``results`` ({label: TrainResult})."""
+
+    def accuracy(model, images):
+        return float(np.mean(predict_proba(model, images).argmax(axis=1) == y))
+
+    rows = {
+        label: asdict(Transfer(r.test_accuracy, accuracy(r.model, framed), accuracy(r.model, naive)))
+        for label, r in results.items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
 
 
 def position_errors(results: dict, y_true: np.ndarray) -> pd.DataFrame:
@@ -145,8 +169,12 @@ def position_errors(results: dict, y_true: np.ndarray) -> pd.DataFrame:
     rows = {}
     for label, y_pred in results.items():
         tens, units = (y_pred // 10 != y_true // 10), (y_pred % 10 != y_true % 10)
-        rows[label] = {"tens_wrong": tens.mean(), "units_wrong": units.mean(), "any_wrong": (tens | units).mean(),
-                       "both_wrong": (tens & units).mean()}  # fmt: skip
+        rows[label] = {
+            "tens_wrong": tens.mean(),
+            "units_wrong": units.mean(),
+            "any_wrong": (tens | units).mean(),
+            "both_wrong": (tens & units).mean(),
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -156,8 +184,9 @@ def number_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
     correct = np.bincount(y_true[y_true == y_pred], minlength=100)
     total = np.bincount(y_true, minlength=100)
     accuracy = np.divide(correct, total, out=np.full(100, np.nan), where=total > 0)
-    return pd.DataFrame(accuracy.reshape(10, 10), index=pd.Index(range(10), name="tens"),
-                        columns=pd.Index(range(10), name="units"))  # fmt: skip
+    return pd.DataFrame(
+        accuracy.reshape(10, 10), index=pd.Index(range(10), name="tens"), columns=pd.Index(range(10), name="units")
+    )
 
 
 def select_ensemble(val_probas: dict, y_val: np.ndarray, max_members: int = 5) -> list:

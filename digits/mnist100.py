@@ -5,14 +5,18 @@ validation digits (the one split of :func:`digits.data.mnist_splits`), test pair
 MNIST test digits, each balanced over the 100 classes and seeded. Built datasets are cached
 in ``data/processed/`` with their configuration and a checksum that is verified on load.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 
 import numpy as np
 
-from . import config, data
+from . import config, data, files, models, train
+
+log = logging.getLogger(__name__)
 
 
 def make_pairs(images: np.ndarray, labels: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -38,7 +42,9 @@ def _checksum(arrays: dict) -> str:
     return h.hexdigest()
 
 
-def load_mnist100(n_train: int = 55_000, n_val: int = 5_000, n_test: int = 10_000, seed: int = config.SEED) -> data.Splits:
+def load_mnist100(
+    n_train: int = 55_000, n_val: int = 5_000, n_test: int = 10_000, seed: int = config.SEED
+) -> data.Splits:
     """MNIST-100 splits (images N x 28 x 56 x 1, uint8), built once and cached in data/processed/."""
     settings = {"n_train": n_train, "n_val": n_val, "n_test": n_test, "seed": seed, "version": 1}
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
@@ -49,43 +55,26 @@ def load_mnist100(n_train: int = 55_000, n_val: int = 5_000, n_test: int = 10_00
             arrays = {k: f[k] for k in f.files}
         if _checksum(arrays) == json.loads(meta.read_text()).get("sha256"):
             return data.Splits(**{k: data.add_channel(v) for k, v in arrays.items()})
-        print(f"[digits] {path} does not match its checksum: rebuilding it")
+        log.warning("%s does not match its checksum: rebuilding it", path)
     digits = data.mnist_splits(seed=seed)
     arrays = {}
     for part, n, offset in (("train", n_train, 0), ("val", n_val, 1), ("test", n_test, 2)):
         x, y = getattr(digits, f"x_{part}"), getattr(digits, f"y_{part}")
         arrays[f"x_{part}"], arrays[f"y_{part}"] = make_pairs(x, y, n, seed + offset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
-    meta.write_text(json.dumps(settings | {"sha256": _checksum(arrays)}, indent=1))
+    with files.atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
+    files.write_json(meta, settings | {"sha256": _checksum(arrays)})
     return data.Splits(**{k: data.add_channel(v) for k, v in arrays.items()})
-
-
-def pair_model(digit_model, name: str = "digit_pair"):
-    """A 0..99 model from a 0..9 model: the digit model reads each 28x28 half of a 28x56 image;
-    P(10a + b) = P_left(a) * P_right(b)."""
-    import keras
-    from keras import layers
-
-    from .models import outer_product
-
-    inputs = keras.Input(shape=(28, 56, 1), name="pixels")
-    left = digit_model(layers.Cropping2D(((0, 0), (0, 28)), name="left_half")(inputs))
-    right = digit_model(layers.Cropping2D(((0, 0), (28, 0)), name="right_half")(inputs))
-    return keras.Model(inputs, outer_product(left, right), name=name)
 
 
 def pair_result(digits, pairs: data.Splits, label: str | None = None):
     """The :class:`~digits.train.TrainResult` of one trained 0..9 model, or of the mean of several
-    (a list), read as a 0..99 model with :func:`pair_model` and tested once on the MNIST-100 test
+    (a list), read as a 0..99 model with :func:`digits.models.pair_model` and tested once on the MNIST-100 test
     pairs. Training history, time and epochs are the digit models' own (times and parameters summed)."""
-    from . import train
-
     runs = digits if isinstance(digits, (list, tuple)) else [digits]
-    names = " + ".join(r.config.get("label") or r.name for r in runs)
-    result = train.ensemble(runs, pairs, label=label or f"{names} on each half",
-                            wrap=lambda model: pair_model(model, name=f"pair_of_{model.name}"))  # fmt: skip
+    names = " + ".join(r.label or r.name for r in runs)
+    result = train.ensemble(
+        runs, pairs, label=label or f"{names} on each half", wrap=lambda m: models.pair_model(m, f"pair_of_{m.name}")
+    )
     result.config["pairs"] = pairs.sizes()
     return result

@@ -1,5 +1,6 @@
 """Figures. Each function returns a Matplotlib figure and, given ``name``, saves it as
 ``reports/figures/<notebook>/<name>.png`` (the notebook is the one named in ``digits.setup``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,15 +10,14 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from . import evaluate, session
+from . import evaluate, files, session
 
 
 def save(fig, name: str) -> Path:
     """Save ``fig`` under the current notebook's figure folder; returns the path."""
-    folder = session.figures_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    path = session.figures_dir() / f"{name}.png"
+    with files.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
     return path
 
 
@@ -61,9 +61,7 @@ def samples_per_class(x, y, per_class: int = 10, name: str | None = None, seed: 
 
 def class_distribution(labels_by_split: dict, name: str | None = None):
     """Bar chart of class counts for each split (e.g. {"train": y_train, "test": y_test})."""
-    frame = pd.concat(
-        [pd.DataFrame({"class": np.asarray(y), "split": split}) for split, y in labels_by_split.items()]
-    )
+    frame = pd.concat([pd.DataFrame({"class": np.asarray(y), "split": split}) for split, y in labels_by_split.items()])
     fig, ax = plt.subplots(figsize=(8, 3.5))
     sns.countplot(data=frame, x="class", hue="split", ax=ax)
     ax.set_title("Examples per class")
@@ -73,7 +71,7 @@ def class_distribution(labels_by_split: dict, name: str | None = None):
 def pixel_histograms(arrays: dict, name: str | None = None, bins: int = 50):
     """Histogram of pixel values for each array (e.g. raw vs normalised), log-scaled counts."""
     fig, axes = plt.subplots(1, len(arrays), figsize=(4.5 * len(arrays), 3.2), squeeze=False)
-    for ax, (label, values) in zip(axes.flat, arrays.items()):
+    for ax, (label, values) in zip(axes.flat, arrays.items(), strict=False):
         ax.hist(np.ravel(values), bins=bins, log=True)
         ax.set_title(label)
         ax.set_xlabel("pixel value")
@@ -93,12 +91,12 @@ def training_curves(histories: dict, name: str | None = None):
     """Loss and accuracy per epoch, train (solid) vs validation (dashed), for one or more runs."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     palette = sns.color_palette(n_colors=len(histories))
-    for color, (label, h) in zip(palette, histories.items()):
+    for color, (label, h) in zip(palette, histories.items(), strict=False):
         epochs = np.arange(1, len(h) + 1)
-        for ax, metric in zip(axes, ("loss", "accuracy")):
+        for ax, metric in zip(axes, ("loss", "accuracy"), strict=False):
             ax.plot(epochs, h[metric], color=color, label=f"{label} train")
             ax.plot(epochs, h[f"val_{metric}"], color=color, linestyle="--", label=f"{label} val")
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=False):
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_title(f"{metric}: train (solid) vs validation (dashed)")
@@ -135,8 +133,16 @@ def number_accuracy(y_true, y_pred, title: str = "Accuracy per number", name: st
     """Two-digit numbers: accuracy of each number 0..99 as a 10 x 10 heatmap (rows tens, columns units)."""
     table = evaluate.number_accuracy(y_true, y_pred)
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    sns.heatmap(100 * table, annot=True, fmt=".0f", cmap="RdYlGn", vmin=100 * np.nanmin(table.values), vmax=100, ax=ax,
-                cbar_kws={"label": "accuracy (%)"})  # fmt: skip
+    sns.heatmap(
+        100 * table,
+        annot=True,
+        fmt=".0f",
+        cmap="RdYlGn",
+        vmin=100 * np.nanmin(table.values),
+        vmax=100,
+        ax=ax,
+        cbar_kws={"label": "accuracy (%)"},
+    )
     ax.set_title(title)
     return _finish(fig, name)
 
@@ -146,8 +152,8 @@ def prediction_grid(x, y_true, proba, n: int = 20, name: str | None = None, seed
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(y_true), size=min(n, len(y_true)), replace=False))
     pred = proba[idx].argmax(axis=1)
-    titles = [f"{p} ({proba[i, p]:.0%})" for i, p in zip(idx, pred)]
-    colors = ["black" if p == t else "red" for p, t in zip(pred, np.asarray(y_true)[idx])]
+    titles = [f"{p} ({proba[i, p]:.0%})" for i, p in zip(idx, pred, strict=False)]
+    colors = ["black" if p == t else "red" for p, t in zip(pred, np.asarray(y_true)[idx], strict=False)]
     return digit_grid(x[idx], titles, title="Sample predictions", name=name, colors=colors)
 
 
@@ -161,8 +167,13 @@ def misclassified_grid(x, y_true, proba, n: int | None = 30, name: str | None = 
     return digit_grid(x[wrong], titles, title=title, name=name, colors=["red"] * len(wrong))
 
 
-def metric_bars(table: pd.DataFrame, column: str = "test_accuracy", error: str | None = None,
-                name: str | None = None, title: str | None = None):  # fmt: skip
+def metric_bars(
+    table: pd.DataFrame,
+    column: str = "test_accuracy",
+    error: str | None = None,
+    name: str | None = None,
+    title: str | None = None,
+):
     """Horizontal bars of one column of a comparison table (optional error column, e.g. sd)."""
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.2))
     ax.barh(table.index.astype(str), table[column], xerr=table[error] if error else None, color="tab:blue")
@@ -210,7 +221,7 @@ def tuning_hyperparameters(table: pd.DataFrame, hyperparameters: list[str], name
     """Validation accuracy against each hyperparameter (log x for the learning rate)."""
     done = table.dropna(subset=["val_accuracy"])
     fig, axes = plt.subplots(1, len(hyperparameters), figsize=(3.2 * len(hyperparameters), 3.2), squeeze=False)
-    for ax, hp in zip(axes.flat, hyperparameters):
+    for ax, hp in zip(axes.flat, hyperparameters, strict=False):
         ax.scatter(done[hp].astype(float), done["val_accuracy"])
         if hp == "learning_rate":
             ax.set_xscale("log")

@@ -4,10 +4,13 @@ MNIST was made this way (LeCun et al.): each digit's bounding box was scaled, ke
 its aspect ratio, to fit a 20x20 box, then placed in a 28x28 frame so that its centre of
 mass sits at the centre of the frame.
 """
+
 from __future__ import annotations
 
+import io
+
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 MNIST_SIZE = 28
@@ -65,10 +68,6 @@ def read_image(source) -> np.ndarray:
     Alpha is composited over white paper; EXIF rotation is applied; polarity is detected
     from the border (dark ink on light paper is inverted); the paper level is subtracted.
     """
-    import io
-
-    from PIL import ImageOps, UnidentifiedImageError
-
     if isinstance(source, (bytes, bytearray)):
         raw, label = bytes(source), "the image"
     else:
@@ -124,7 +123,9 @@ def remove_paper(grey: np.ndarray) -> np.ndarray:
     step = max(1, max(grey.shape) // 64)  # estimate on a small copy: the background is smooth
     small = grey[::step, ::step]
     size = max(3, max(small.shape) // 4)
-    level = ndimage.gaussian_filter(ndimage.percentile_filter(small, 30, size=size, mode="nearest"), size / 4, mode="nearest")
+    level = ndimage.gaussian_filter(
+        ndimage.percentile_filter(small, 30, size=size, mode="nearest"), size / 4, mode="nearest"
+    )
     level = Image.fromarray(level.astype(np.float32), mode="F").resize(grey.shape[::-1], Image.Resampling.BILINEAR)
     ink = np.clip(grey - np.asarray(level), 0, None)
     paper = ink <= otsu_threshold(ink)
@@ -174,6 +175,15 @@ def resize_naive(images: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:
     """Stretch each image to ``size x size`` (bilinear), no cropping or centring: the baseline
     that :func:`frame_like_mnist` is compared with."""
     images = np.asarray(images, dtype=np.float32)
-    return np.stack(
-        [np.clip(np.asarray(Image.fromarray(img, mode="F").resize((size, size), Image.Resampling.BILINEAR)), 0, 255) for img in images]
-    ).round().astype(np.uint8)
+    return (
+        np.stack(
+            [
+                np.clip(
+                    np.asarray(Image.fromarray(img, mode="F").resize((size, size), Image.Resampling.BILINEAR)), 0, 255
+                )
+                for img in images
+            ]
+        )
+        .round()
+        .astype(np.uint8)
+    )

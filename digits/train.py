@@ -1,38 +1,122 @@
 """One ``fit()`` for every notebook: seeded, resumable, cached by its full configuration.
 
-``fit(name, data, ...)`` builds the registered model after seeding (so every model is
-reproducible on its own), compiles it with Adam and sparse categorical cross-entropy,
-trains on in-memory arrays, evaluates once on the test set and returns a
-:class:`TrainResult`. Runs are cached under ``.cache/runs/`` keyed by a hash of the
-model's architecture, every training option, the exact data and the library versions, so
-regenerating a report does not retrain an unchanged configuration. An interrupted run
-resumes from its last finished epoch (Keras BackupAndRestore).
+``fit(model, data, config)`` builds the registered model after seeding (so every run is
+reproducible on its own), compiles it with Adam and sparse categorical cross-entropy, trains
+on in-memory arrays, evaluates once on the test set and returns a :class:`TrainResult`. Every
+training option lives in one frozen :class:`TrainConfig`; runs are cached under
+``.cache/runs/`` keyed by the model's architecture, the options that differ from their
+defaults, the exact data and the library versions, so regenerating a report does not retrain
+an unchanged configuration. An interrupted run resumes from its last finished epoch (Keras
+``BackupAndRestore``) and counts the training time of every epoch it trained.
 """
+
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
+import logging
 import math
 import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
+from sklearn.metrics import log_loss
 
-from . import config, evaluate, models
+from . import config as settings
+from . import evaluate, files, models
 from .data import Splits
+from .layers import Augmentation
+
+log = logging.getLogger(__name__)
 
 LR_SCHEDULES = (None, "plateau", "cosine", "warmup_cosine")
 
-if keras.backend.backend() == "tensorflow":  # retracing notes for each new model are noise here
-    import tensorflow as tf
 
-    tf.get_logger().setLevel("ERROR")
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every option of a training run, with its default. A recipe is a named instance (``digits.recipes``).
+
+    Args:
+        hparams: the architecture's own hyperparameters (``models.hparams_of``).
+        augment: training-time augmentation (``None``: none).
+        deskew: straighten every input digit inside the model (``layers.Deskew``).
+        lr_schedule: None (constant), "plateau" (ReduceLROnPlateau on ``monitor``), "cosine" (cosine
+            decay to zero over all epochs) or "warmup_cosine" (10% warm-up from lr/10, then cosine).
+        early_stopping: patience in epochs (the best weights are restored), or None.
+        clipnorm: gradient clipping by global norm, or None.
+        validate: evaluate on the validation set after each epoch (early stopping and "plateau" need it).
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    lr_schedule: str | None = None
+    early_stopping: int | None = None
+    monitor: str = "val_loss"
+    clipnorm: float | None = None
+    hparams: dict = field(default_factory=dict)
+    augment: Augmentation | dict | bool | None = None
+    deskew: bool = False
+    seed: int = settings.SEED
+    deterministic: bool = True
+    validate: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "augment", Augmentation.of(self.augment))  # True or a dict (from JSON) as well
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """What is wrong with these options, in words (empty when nothing is)."""
+        out = []
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            out.append(f"epochs must be an integer >= 1, got {self.epochs!r}")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            out.append(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 10):
+            out.append(f"learning_rate must be a number in (0, 10), got {self.learning_rate!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            out.append(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.early_stopping is not None and not (isinstance(self.early_stopping, int) and self.early_stopping >= 1):
+            out.append(f"early_stopping is a patience in epochs (integer >= 1) or None, got {self.early_stopping!r}")
+        if self.clipnorm is not None and not (isinstance(self.clipnorm, (int, float)) and self.clipnorm > 0):
+            out.append(f"clipnorm must be a positive number or None, got {self.clipnorm!r}")
+        if not isinstance(self.hparams, dict):
+            out.append(f"hparams must be a dict of the architecture's hyperparameters, got {self.hparams!r}")
+        if not self.validate and (self.early_stopping or self.lr_schedule == "plateau"):
+            out.append("early_stopping and lr_schedule='plateau' need validate=True")
+        return out
+
+    def replace(self, **changes) -> TrainConfig:
+        """A copy with ``changes`` (unknown option names are refused with the known ones listed)."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            known = ", ".join(f.name for f in dataclasses.fields(self))
+            raise ValueError(f"unknown training option(s) {unknown}; the options are: {known}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Every option as JSON-ready data (``from_dict`` reads it back)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        return cls().replace(**values)
+
+    def non_defaults(self) -> dict:
+        """The options that differ from their defaults: what identifies a run in the cache, so that an
+        option added later with a default leaves every earlier run's key as it was."""
+        default = type(self)().to_dict()
+        return {k: v for k, v in self.to_dict().items() if v != default[k]}
 
 
 @dataclass
@@ -48,16 +132,21 @@ class TrainResult:
     epochs_run: int
     y_pred: np.ndarray
     cached: bool = False
+    label: str | None = None
     model: keras.Model | None = field(default=None, repr=False, compare=False)
 
     @property
     def test_accuracy(self) -> float:
         return self.test["accuracy"]
 
+    @property
+    def seed(self) -> int:
+        return self.config.get("seed", settings.SEED)
+
     def row(self) -> dict:
         """The comparison-table row."""
         return {
-            "model": self.config.get("label") or self.name,
+            "model": self.label or self.name,
             "parameters": self.params,
             "test_accuracy": self.test["accuracy"],
             "macro_f1": self.test["macro_f1"],
@@ -72,32 +161,31 @@ class TrainResult:
 
     def save(self, path: str | Path) -> Path:
         """Write the result as JSON (atomically)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1))
-        tmp.replace(path)
-        return path
+        return files.write_json(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainResult":
+    def load(cls, path: str | Path) -> TrainResult:
         raw = json.loads(Path(path).read_text())
         raw["history"] = pd.DataFrame(raw["history"])
         raw["y_pred"] = np.asarray(raw["y_pred"], dtype=np.int64)
         return cls(**raw)
 
 
-class _EpochClock(keras.callbacks.Callback):
-    """Adds ``seconds`` (cumulative training time) and ``lr`` to each epoch's logs."""
+class EpochClock(keras.callbacks.Callback):
+    """Adds ``seconds`` (training time so far, earlier runs of a resumed run included) and ``lr`` to each
+    epoch's logs."""
+
+    def __init__(self, seconds_before: float = 0.0):
+        super().__init__()
+        self.seconds_before = seconds_before
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["seconds"] = time.perf_counter() - self.start
-            lr = self.model.optimizer.learning_rate
-            logs["lr"] = float(keras.ops.convert_to_numpy(lr))
+            logs["seconds"] = self.seconds_before + time.perf_counter() - self.start
+            logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -109,202 +197,205 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def _check_options(epochs, batch_size, learning_rate, lr_schedule, early_stopping, clipnorm):
-    problems = []
-    if not (isinstance(epochs, int) and epochs >= 1):
-        problems.append(f"epochs must be an integer >= 1, got {epochs!r}")
-    if not (isinstance(batch_size, int) and batch_size >= 1):
-        problems.append(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    if not (isinstance(learning_rate, (int, float)) and 0 < learning_rate < 10):
-        problems.append(f"learning_rate must be a number in (0, 10), got {learning_rate!r}")
-    if lr_schedule not in LR_SCHEDULES:
-        problems.append(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
-    if early_stopping is not None and not (isinstance(early_stopping, int) and early_stopping >= 1):
-        problems.append(f"early_stopping is a patience in epochs (integer >= 1) or None, got {early_stopping!r}")
-    if clipnorm is not None and not (isinstance(clipnorm, (int, float)) and clipnorm > 0):
-        problems.append(f"clipnorm must be a positive number or None, got {clipnorm!r}")
-    if problems:
-        raise ValueError("; ".join(problems))
+def fit(
+    model: str,
+    data: Splits,
+    config: TrainConfig = TrainConfig(),
+    *,
+    label: str | None = None,
+    cache: bool | None = None,
+    strategy=None,
+    callbacks: list | None = None,
+    checkpoint: str | Path | None = None,
+    csv_log: str | Path | None = None,
+    tensorboard: bool | None = None,
+    verbose: int | str | None = None,
+    **changes,
+) -> TrainResult:
+    """Train the registered model ``model`` on ``data`` with ``config`` and evaluate it once on the test set.
+
+    ``changes`` are options of :class:`TrainConfig` that replace those of ``config`` (e.g. ``epochs=3``).
+    The other arguments say how to run, not what to train, and are not part of the cache key.
+
+    Args:
+        label: the name shown in tables (e.g. "cnn, no dropout").
+        cache: reuse/keep the run in the run cache (default: on unless ``DIGITS_CACHE=0``).
+        strategy: a ``tf.distribute`` strategy for data-parallel training.
+        callbacks: extra Keras callbacks (such runs are never cached).
+        checkpoint: also save the model with the best ``monitor`` value there (.keras).
+        csv_log: copy the per-epoch log there.
+        tensorboard: write TensorBoard logs under ``.cache/tensorboard/<run>/`` (default: ``DIGITS_TENSORBOARD``).
+    """
+    config = config.replace(**changes) if changes else config
+    use_cache = (settings.cache_enabled() if cache is None else cache) and not callbacks
+    keras_model = compile_model(model, data, config, strategy)
+    run_id = f"{model}-{_run_key(keras_model, config, data)[:16]}"
+    run_dir = settings.cache_dir() / "runs" / run_id if use_cache else None
+    result = _load_cached(run_dir, label)
+    if result is None:
+        with _workspace(run_dir) as work:
+            extra = list(callbacks or []) + _tensorboard(run_id, tensorboard)
+            history = _train(keras_model, data, config, work, extra, checkpoint, verbose)
+            result = _evaluate(model, keras_model, data, config, history, label)
+            if use_cache:
+                files.save_model(keras_model, work / "model.keras")
+                result.save(work / "result.json")
+    if csv_log:
+        files.write_text(csv_log, result.history.to_csv(index=False))
+    if checkpoint and not Path(checkpoint).exists():
+        files.save_model(result.model, checkpoint)
+    return result
 
 
-def _run_key(model: keras.Model, options: dict, data: Splits) -> str:
-    from importlib.metadata import PackageNotFoundError, version
+def compile_model(model: str, data: Splits, cfg: TrainConfig, strategy=None) -> keras.Model:
+    """Seed, then build and compile the registered ``model`` for ``data`` with Adam, sparse categorical
+    cross-entropy and ``cfg``'s options (inside ``strategy``'s scope when given)."""
+    keras.backend.clear_session()
+    set_seed(cfg.seed, cfg.deterministic)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        net = models.build(
+            model, data.input_shape, data.num_classes, augment=cfg.augment, deskew=cfg.deskew, **cfg.hparams
+        )
+        optimizer = keras.optimizers.Adam(learning_rate=_learning_rate(cfg, len(data.y_train)), clipnorm=cfg.clipnorm)
+        net.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return net
 
+
+def _learning_rate(cfg: TrainConfig, n_train: int):
+    """The learning rate, or its schedule over all training steps."""
+    steps = cfg.epochs * math.ceil(n_train / cfg.batch_size)
+    if cfg.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps)
+    if cfg.lr_schedule == "warmup_cosine":  # one-cycle style: 10% linear warm-up from lr/10, then cosine to 0
+        warmup = max(1, steps // 10)
+        return keras.optimizers.schedules.CosineDecay(
+            cfg.learning_rate / 10, decay_steps=steps - warmup, warmup_target=cfg.learning_rate, warmup_steps=warmup
+        )
+    return cfg.learning_rate
+
+
+def _run_key(net: keras.Model, cfg: TrainConfig, data: Splits) -> str:
+    """sha256 of the architecture, the non-default options, the data and the library versions."""
     backend = keras.backend.backend()
     try:
         backend_version = version({"tensorflow": "tensorflow-cpu"}.get(backend, backend))
     except PackageNotFoundError:
         backend_version = version("tensorflow") if backend == "tensorflow" else "unknown"
     payload = {
-        "architecture": model.to_json(),
-        "options": options,
+        "architecture": net.to_json(),
+        "options": cfg.non_defaults(),
         "data": data.fingerprint(),
         "versions": {"keras": keras.__version__, "tensorflow": backend_version, "backend": backend},
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def fit(
-    name: str,
-    data: Splits,
-    *,
-    hparams: dict | None = None,
-    augment: bool | dict | None = None,
-    deskew: bool = False,
-    epochs: int = 10,
-    batch_size: int = 128,
-    learning_rate: float = 1e-3,
-    lr_schedule: str | None = None,
-    early_stopping: int | None = None,
-    monitor: str = "val_loss",
-    clipnorm: float | None = None,
-    seed: int = config.SEED,
-    deterministic: bool = True,
-    label: str | None = None,
-    checkpoint: str | Path | None = None,
-    csv_log: str | Path | None = None,
-    cache: bool | None = None,
-    strategy=None,
-    callbacks: list | None = None,
-    validate: bool = True,
-    verbose: int | str | None = None,
-) -> TrainResult:
-    """Train the registered model ``name`` on ``data`` and evaluate it once on the test set.
-
-    deskew: straighten every input digit inside the model (``models.Deskew``).
-    lr_schedule: None (constant), "plateau" (ReduceLROnPlateau on ``monitor``), "cosine"
-    (cosine decay over all epochs) or "warmup_cosine" (10% warm-up, then cosine decay). early_stopping: patience in epochs (best weights are
-    restored). clipnorm: gradient clipping by norm. checkpoint: save the best model (.keras)
-    there. csv_log: copy the per-epoch log there. cache: reuse/keep the run in the run cache
-    (default: on unless DIGITS_CACHE=0). strategy: a ``tf.distribute`` strategy for
-    data-parallel training. label: the name shown in tables (e.g. "cnn, no dropout").
-    callbacks: extra Keras callbacks (such runs are never cached). validate: evaluate on the
-    validation set after each epoch (needed by early stopping and the plateau schedule).
-    """
-    _check_options(epochs, batch_size, learning_rate, lr_schedule, early_stopping, clipnorm)
-    hparams = dict(hparams or {})
-    options = {
-        "name": name, "hparams": hparams, "augment": augment, "epochs": epochs, "batch_size": batch_size,
-        "learning_rate": learning_rate, "lr_schedule": lr_schedule, "early_stopping": early_stopping,
-        "monitor": monitor, "clipnorm": clipnorm, "seed": seed, "deterministic": deterministic,
-        "optimizer": "adam", "loss": "sparse_categorical_crossentropy", "validate": validate,
-    }  # fmt: skip
-    if deskew:  # only when set, so the cache keys of runs without it stay what they were
-        options["deskew"] = True
-    if not validate and (early_stopping or lr_schedule == "plateau" or monitor.startswith("val_") and checkpoint):
-        raise ValueError("early_stopping, lr_schedule='plateau' and checkpoint need validate=True")
-    use_cache = (config.cache_enabled() if cache is None else cache) and not callbacks
-
-    keras.backend.clear_session()
-    set_seed(seed, deterministic)
-    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with scope:
-        model = models.build(name, data.input_shape, data.num_classes, augment=augment, deskew=deskew, **hparams)
-        steps = math.ceil(len(data.y_train) / batch_size)
-        lr = learning_rate
-        if lr_schedule == "cosine":
-            lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps)
-        elif lr_schedule == "warmup_cosine":  # one-cycle style: 10% linear warm-up from lr/10, then cosine to 0
-            warmup = max(1, epochs * steps // 10)
-            lr = keras.optimizers.schedules.CosineDecay(
-                learning_rate / 10, decay_steps=epochs * steps - warmup, warmup_target=learning_rate, warmup_steps=warmup
-            )
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=lr, clipnorm=clipnorm),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-
-    run_dir = config.cache_dir() / "runs" / f"{name}-{_run_key(model, options, data)[:16]}" if use_cache else None
-    if use_cache and (run_dir / "result.json").is_file():
-        try:
-            result = TrainResult.load(run_dir / "result.json")
-            result.model, result.cached, result.config["label"] = (
-                keras.saving.load_model(run_dir / "model.keras"), True, label,
-            )  # fmt: skip
-            _export(result, checkpoint, csv_log, run_dir)
-            return result
-        except Exception as err:  # an unreadable cache entry is rebuilt, never trusted
-            print(f"[digits] ignoring unreadable cached run {run_dir}: {err}")
-
-    with contextlib.ExitStack() as stack:
-        work = run_dir if use_cache else Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        work.mkdir(parents=True, exist_ok=True)
-        backup = work / "backup"
-        if not backup.exists():
-            (work / "history.csv").unlink(missing_ok=True)  # a fresh start, not a resumed one
-        extra = list(callbacks or [])
-        callbacks = [_EpochClock(), *extra]  # the clock first: later callbacks and the log see its fields
-        callbacks += [
-            keras.callbacks.BackupAndRestore(str(backup)),
-            keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
-        ]
-        if early_stopping:
-            callbacks.append(keras.callbacks.EarlyStopping(monitor, patience=early_stopping, restore_best_weights=True))
-        if lr_schedule == "plateau":
-            callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor, factor=0.5, patience=2, min_lr=1e-5))
-        if checkpoint:
-            Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
-            callbacks.append(keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=monitor, save_best_only=True))
-
-        started = time.perf_counter()
-        model.fit(
-            data.x_train, data.y_train,
-            validation_data=(data.x_val, data.y_val) if validate else None,
-            epochs=epochs, batch_size=batch_size, callbacks=callbacks,
-            verbose=verbose if verbose is not None else (2 if config.headless() else "auto"),
-        )  # fmt: skip
-        train_seconds = time.perf_counter() - started
-
-        proba = evaluate.predict_proba(model, data.x_test)
-        y_pred = proba.argmax(axis=1)
-        from sklearn.metrics import log_loss
-
-        test = evaluate.summary(data.y_test, y_pred) | {
-            "loss": float(log_loss(data.y_test, proba, labels=np.arange(proba.shape[1])))
-        }
-        history = pd.read_csv(work / "history.csv")
-        result = TrainResult(
-            name=name, config=options | {"label": label, "data_sizes": data.sizes()}, history=history, test=test,
-            params=models.count_params(model), train_seconds=train_seconds, epochs_run=len(history),
-            y_pred=y_pred.astype(np.int64), model=model,
-        )  # fmt: skip
-        if use_cache:
-            model.save(work / "model.keras.tmp.keras")
-            (work / "model.keras.tmp.keras").replace(work / "model.keras")
-            result.save(work / "result.json")
-        _export(result, checkpoint, csv_log, work)
+def _load_cached(run_dir: Path | None, label: str | None) -> TrainResult | None:
+    """The finished run stored in ``run_dir``, or None (an unreadable entry is retrained, never trusted)."""
+    if run_dir is None or not (run_dir / "result.json").is_file():
+        return None
+    try:
+        result = TrainResult.load(run_dir / "result.json")
+        result.model = keras.saving.load_model(run_dir / "model.keras")
+    except Exception as err:
+        log.warning("ignoring unreadable cached run %s: %s", run_dir, err)
+        return None
+    result.cached, result.label = True, label
     return result
 
 
-def _export(result: TrainResult, checkpoint, csv_log, run_dir: Path) -> None:
-    if csv_log:
-        Path(csv_log).parent.mkdir(parents=True, exist_ok=True)
-        result.history.to_csv(csv_log, index=False)
-    if checkpoint and not Path(checkpoint).exists() and result.model is not None:
-        result.model.save(checkpoint)
+@contextlib.contextmanager
+def _workspace(run_dir: Path | None):
+    """The run's folder in the cache (kept, so an interrupted run can resume), or a temporary one."""
+    if run_dir is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield Path(tmp)
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    yield run_dir
+
+
+def _tensorboard(run_id: str, enabled: bool | None) -> list:
+    if not (settings.tensorboard_enabled() if enabled is None else enabled):
+        return []
+    return [keras.callbacks.TensorBoard(str(settings.cache_dir() / "tensorboard" / run_id))]
+
+
+def _train(net, data: Splits, cfg: TrainConfig, work: Path, extra: list, checkpoint, verbose) -> pd.DataFrame:
+    """Train (resuming from ``work/backup`` when an earlier attempt was interrupted); the per-epoch log."""
+    log_path, backup = work / "history.csv", work / "backup"
+    earlier = pd.read_csv(log_path) if backup.exists() and log_path.is_file() else None
+    if earlier is None:
+        log_path.unlink(missing_ok=True)  # a fresh start, not a resumed one
+    seconds_before = float(earlier["seconds"].iloc[-1]) if earlier is not None and len(earlier) else 0.0
+    callbacks = [EpochClock(seconds_before), *extra]  # the clock first: later callbacks and the log see its fields
+    callbacks += [keras.callbacks.BackupAndRestore(str(backup)), keras.callbacks.CSVLogger(str(log_path), append=True)]
+    if cfg.early_stopping:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(cfg.monitor, patience=cfg.early_stopping, restore_best_weights=True)
+        )
+    if cfg.lr_schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(cfg.monitor, factor=0.5, patience=2, min_lr=1e-5))
+    if checkpoint:
+        Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=cfg.monitor, save_best_only=True))
+    net.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val) if cfg.validate else None,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        callbacks=callbacks,
+        verbose=verbose if verbose is not None else (2 if settings.headless() else "auto"),
+    )
+    return pd.read_csv(log_path)
+
+
+def _evaluate(name: str, net, data: Splits, cfg: TrainConfig, history: pd.DataFrame, label) -> TrainResult:
+    """Test once: accuracy, macro F1, errors and log loss, with the run's history and configuration."""
+    proba = evaluate.predict_proba(net, data.x_test)
+    y_pred = proba.argmax(axis=1)
+    test = evaluate.summary(data.y_test, y_pred)
+    test["loss"] = float(log_loss(data.y_test, proba, labels=np.arange(proba.shape[1])))
+    return TrainResult(
+        name=name,
+        config=cfg.to_dict() | {"name": name, "data_sizes": data.sizes()},
+        history=history,
+        test=test,
+        params=models.count_params(net),
+        train_seconds=float(history["seconds"].iloc[-1]),
+        epochs_run=len(history),
+        y_pred=y_pred.astype(np.int64),
+        label=label,
+        model=net,
+    )
 
 
 def clear_cache() -> None:
     """Delete every cached run."""
-    shutil.rmtree(config.cache_dir() / "runs", ignore_errors=True)
+    shutil.rmtree(settings.cache_dir() / "runs", ignore_errors=True)
 
 
 def ensemble(runs: list[TrainResult], data: Splits, label: str | None = None, wrap=None) -> TrainResult:
     """The mean of several trained runs' probabilities (one run: that run's model) as one result, tested
     once on ``data``'s test set; ``wrap(model)`` may turn it into another model first (e.g. a 0..99 reader
     of 0..9 models). Parameters and training seconds are the members' sums; the history is the first member's."""
-    from dataclasses import replace
-
     if not runs:
         raise ValueError("an ensemble needs at least one trained run")
-    model = runs[0].model if len(runs) == 1 else models.ensemble([r.model for r in runs])
-    model = wrap(model) if wrap else model
-    y_pred = evaluate.predict_proba(model, data.x_test).argmax(axis=1)
-    names = [r.config.get("label") or r.name for r in runs]
-    return replace(
-        runs[0], name=model.name, config=runs[0].config | {"label": label or "ensemble of " + " + ".join(names), "members": names},
-        test=evaluate.summary(data.y_test, y_pred), y_pred=y_pred.astype(np.int64), model=model,
-        params=sum(r.params for r in runs), train_seconds=sum(r.train_seconds for r in runs),
-        epochs_run=max(r.epochs_run for r in runs), cached=all(r.cached for r in runs),
-    )  # fmt: skip
+    net = runs[0].model if len(runs) == 1 else models.ensemble([r.model for r in runs])
+    net = wrap(net) if wrap else net
+    y_pred = evaluate.predict_proba(net, data.x_test).argmax(axis=1)
+    names = [r.label or r.name for r in runs]
+    return dataclasses.replace(
+        runs[0],
+        name=net.name,
+        config=runs[0].config | {"members": names},
+        label=label or "ensemble of " + " + ".join(names),
+        test=evaluate.summary(data.y_test, y_pred),
+        y_pred=y_pred.astype(np.int64),
+        model=net,
+        params=sum(r.params for r in runs),
+        train_seconds=sum(r.train_seconds for r in runs),
+        epochs_run=max(r.epochs_run for r in runs),
+        cached=all(r.cached for r in runs),
+    )

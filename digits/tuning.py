@@ -10,10 +10,14 @@ rather than mixed. Results (one row per trial) go to ``reports/tuning/<project>.
 Keras Tuner's distributed mode works unchanged: start a chief and workers with
 ``KERASTUNER_TUNER_ID``, ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` set.
 """
+
 from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +25,7 @@ import keras
 import keras_tuner as kt
 import pandas as pd
 
-from . import config, models, train
+from . import config, files, models, train
 from .data import Splits
 
 ALGORITHMS = {"random": kt.RandomSearch, "hyperband": kt.Hyperband, "bayesian": kt.BayesianOptimization}
@@ -40,7 +44,10 @@ def mlp_space(hp: kt.HyperParameters) -> tuple[str, dict, float]:
 def cnn_space(hp: kt.HyperParameters) -> tuple[str, dict, float]:
     """CNN (cnn_wide's shape): filters of both convolutions, kernel size, dense units, dropout,
     batch norm on/off, learning rate. The reference (32, 192, 3x3, 128, no batch norm) lies inside."""
-    filters = (hp.Choice("filters_1", [16, 32, 64], default=32), hp.Choice("filters_2", [64, 128, 192, 256], default=192))
+    filters = (
+        hp.Choice("filters_1", [16, 32, 64], default=32),
+        hp.Choice("filters_2", [64, 128, 192, 256], default=192),
+    )
     hparams = {
         "filters": filters,
         "kernel_size": hp.Choice("kernel_size", [3, 5], default=3),
@@ -88,9 +95,7 @@ class _Tracked:
         path = Path(self.project_dir) / f"timings-{self.tuner_id}.json"
         done = json.loads(path.read_text()) if path.exists() else {}
         done[trial.trial_id] = {"seconds": round(time.perf_counter() - started, 1), "worker": self.tuner_id}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(done))
-        tmp.replace(path)
+        files.write_json(path, done)
         return out
 
     def on_trial_end(self, trial):
@@ -99,8 +104,19 @@ class _Tracked:
             self.oracle.max_trials = len(self.oracle.trials)  # the oracle starts no further trial
 
 
-def make_tuner(model: str, algo: str, *, max_trials: int, epochs: int, seed: int, directory: Path,
-               project_name: str, fresh: bool, input_shape=(28, 28, 1), num_classes=10):  # fmt: skip
+def make_tuner(
+    model: str,
+    algo: str,
+    *,
+    max_trials: int,
+    epochs: int,
+    seed: int,
+    directory: Path,
+    project_name: str,
+    fresh: bool,
+    input_shape=(28, 28, 1),
+    num_classes=10,
+):
     """A Keras Tuner for ``model`` ("mlp" or "cnn") with ``algo``; refuses a changed search space."""
     if model not in SPACES:
         raise ValueError(f"model must be one of {sorted(SPACES)}, got {model!r}")
@@ -119,8 +135,14 @@ def make_tuner(model: str, algo: str, *, max_trials: int, epochs: int, seed: int
         )
     base = ALGORITHMS[algo]
     tuner_class = type(f"Tracked{base.__name__}", (_Tracked, base), {})
-    common = dict(objective="val_accuracy", seed=seed, directory=str(directory), project_name=project_name,
-                  overwrite=fresh, hypermodel=_hypermodel(SPACES[model], input_shape, num_classes))  # fmt: skip
+    common = dict(
+        objective="val_accuracy",
+        seed=seed,
+        directory=str(directory),
+        project_name=project_name,
+        overwrite=fresh,
+        hypermodel=_hypermodel(SPACES[model], input_shape, num_classes),
+    )
     if algo == "hyperband":
         tuner = tuner_class(max_epochs=epochs, factor=3, **common)
         tuner.oracle.max_trials = max_trials
@@ -128,7 +150,7 @@ def make_tuner(model: str, algo: str, *, max_trials: int, epochs: int, seed: int
         tuner = tuner_class(max_trials=max_trials, **common)
     if is_chief_or_alone:
         project_dir.mkdir(parents=True, exist_ok=True)
-        space_file.write_text(json.dumps(space, indent=1))
+        files.write_json(space_file, space)
     return tuner
 
 
@@ -142,38 +164,68 @@ def results(tuner) -> pd.DataFrame:
     for trial in tuner.oracle.trials.values():
         best_step = getattr(trial, "best_step", None)
         rows.append(
-            {"trial_id": trial.trial_id, **trial.hyperparameters.values, "val_accuracy": trial.score,
-             "epochs": None if best_step is None else int(best_step) + 1,
-             "seconds": timings.get(trial.trial_id, {}).get("seconds"),
-             "worker": timings.get(trial.trial_id, {}).get("worker"), "status": str(trial.status)}  # fmt: skip
+            {
+                "trial_id": trial.trial_id,
+                **trial.hyperparameters.values,
+                "val_accuracy": trial.score,
+                "epochs": None if best_step is None else int(best_step) + 1,
+                "seconds": timings.get(trial.trial_id, {}).get("seconds"),
+                "worker": timings.get(trial.trial_id, {}).get("worker"),
+                "status": str(trial.status),
+            }
         )
     return pd.DataFrame(rows).sort_values("trial_id").reset_index(drop=True) if rows else pd.DataFrame()
 
 
-def search(model: str = "mlp", algo: str = "random", *, splits: Splits, max_trials: int = 10,
-           budget_minutes: float | None = None, epochs: int = 3, batch_size: int = 128, seed: int = config.SEED,
-           directory: Path | None = None, project_name: str | None = None, fresh: bool = False,
-           verbose: int = 0, write: bool = True) -> pd.DataFrame:  # fmt: skip
+def search(
+    model: str = "mlp",
+    algo: str = "random",
+    *,
+    splits: Splits,
+    max_trials: int = 10,
+    budget_minutes: float | None = None,
+    epochs: int = 3,
+    batch_size: int = 128,
+    seed: int = config.SEED,
+    directory: Path | None = None,
+    project_name: str | None = None,
+    fresh: bool = False,
+    verbose: int = 0,
+    write: bool = True,
+) -> pd.DataFrame:
     """Run (or continue) a search; returns the results table and writes it as CSV."""
     directory = Path(directory or config.cache_dir() / "tuning")
     project_name = project_name or f"{model}_{algo}"
     train.set_seed(seed)
-    tuner = make_tuner(model, algo, max_trials=max_trials, epochs=epochs, seed=seed, directory=directory,
-                       project_name=project_name, fresh=fresh, input_shape=splits.input_shape,
-                       num_classes=splits.num_classes)  # fmt: skip
+    tuner = make_tuner(
+        model,
+        algo,
+        max_trials=max_trials,
+        epochs=epochs,
+        seed=seed,
+        directory=directory,
+        project_name=project_name,
+        fresh=fresh,
+        input_shape=splits.input_shape,
+        num_classes=splits.num_classes,
+    )
     if budget_minutes is not None:
         if budget_minutes <= 0:
             raise ValueError(f"budget_minutes must be positive, got {budget_minutes!r}")
         tuner.deadline = time.monotonic() + 60 * budget_minutes
-    tuner.search(splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
-                 epochs=epochs, batch_size=batch_size, verbose=verbose)  # fmt: skip
+    tuner.search(
+        splits.x_train,
+        splits.y_train,
+        validation_data=(splits.x_val, splits.y_val),
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=verbose,
+    )
     if os.environ.get("KERASTUNER_TUNER_ID", "chief") != "chief":
         return pd.DataFrame()  # a distributed worker: the chief's oracle holds the results
     table = results(tuner)
     if write:
-        out = config.reports_dir() / "tuning" / f"{project_name}.csv"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
+        files.write_text(config.reports_dir() / "tuning" / f"{project_name}.csv", table.to_csv(index=False))
     return table
 
 
@@ -196,18 +248,15 @@ def best_configuration(model: str, table: pd.DataFrame) -> tuple[str, dict, floa
 def retrain_best(model: str, table: pd.DataFrame, splits: Splits, epochs: int, **fit_options) -> train.TrainResult:
     """Retrain the best configuration on the full training set and evaluate it once on the test set."""
     name, hparams, lr = best_configuration(model, table)
-    return train.fit(name, splits, hparams=hparams, learning_rate=lr, epochs=epochs,
-                     label=f"tuned {model}", **fit_options)  # fmt: skip
+    return train.fit(
+        name, splits, hparams=hparams, learning_rate=lr, epochs=epochs, label=f"tuned {model}", **fit_options
+    )
 
 
 def run_distributed(workers: int, tune_args: list[str], timeout: float = 3_600) -> int:
     """Start a chief oracle and ``workers`` workers on localhost (Keras Tuner's distributed mode), each
     running ``python -m digits tune <tune_args>``; wait for all. On several machines, run the same
     command on each with KERASTUNER_ORACLE_IP set to the chief's address (see README)."""
-    import socket
-    import subprocess
-    import sys
-
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     with socket.socket() as s:
@@ -217,8 +266,10 @@ def run_distributed(workers: int, tune_args: list[str], timeout: float = 3_600) 
     command = [sys.executable, "-m", "digits", "tune", *tune_args]
     chief = subprocess.Popen(command, env=base_env | {"KERASTUNER_TUNER_ID": "chief"})
     time.sleep(3)  # let the chief's oracle server start listening
-    procs = [subprocess.Popen(command + ["--no-write"], env=base_env | {"KERASTUNER_TUNER_ID": f"tuner{i}"})
-             for i in range(workers)]  # fmt: skip
+    procs = [
+        subprocess.Popen(command + ["--no-write"], env=base_env | {"KERASTUNER_TUNER_ID": f"tuner{i}"})
+        for i in range(workers)
+    ]
     try:
         codes = [p.wait(timeout=timeout) for p in procs] + [chief.wait(timeout=timeout)]
     finally:

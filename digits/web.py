@@ -7,20 +7,28 @@
 ``{"label", "confidence", "top3", "preprocessed_png"}``. Prediction goes through
 ``digits.preprocess`` and the shipped models, exactly as the command line does.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import io
+import json
 import threading
 import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from flask import Flask, jsonify, request
 from PIL import Image
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server, run_simple
 
-from . import config, evaluate, preprocess
+from . import config, data, evaluate, files, preprocess, shipped
+from .session import environment
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MODES = {"digit": "mnist10", "number": "mnist100"}
@@ -46,9 +54,7 @@ class Predictor:
             return self._models[mode]
 
     def _load(self, mode: str):
-        from .models import load_shipped
-
-        return load_shipped(MODES[mode], self.paths[mode], digit_path=self.paths["digit"])
+        return shipped.load(MODES[mode], self.paths[mode], digit_path=self.paths["digit"])
 
     def predict(self, image_bytes: bytes, mode: str) -> dict:
         if mode not in MODES:
@@ -84,7 +90,7 @@ def _read_request() -> tuple[bytes, str]:
     if request.is_json or (request.mimetype or "").endswith("json"):
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict):
-            raise BadRequest("malformed JSON: expected an object {\"image\": ..., \"mode\": ...}")
+            raise BadRequest('malformed JSON: expected an object {"image": ..., "mode": ...}')
         return _decode_base64_image(payload.get("image")), payload.get("mode", "digit")
     upload = request.files.get("image")
     if upload is None:
@@ -127,8 +133,6 @@ def create_app(predictor: Predictor | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected(err):  # never crash the server on a request
-        from werkzeug.exceptions import HTTPException
-
         if isinstance(err, HTTPException):
             return jsonify(error=err.description), err.code
         app.logger.exception("unexpected error")
@@ -139,19 +143,12 @@ def create_app(predictor: Predictor | None = None) -> Flask:
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the demo on ``host:port`` (loopback by default)."""
-    from werkzeug.serving import run_simple
-
     print(f"digits demo on http://{host}:{port}/  (Ctrl-C to stop)")
     run_simple(host, port, create_app(), threaded=True)
 
 
 def load_test(url: str, png: bytes, requests: int = 500, concurrency: int = 8, mode: str = "digit") -> dict:
     """POST ``png`` to ``url``/api/predict ``requests`` times, ``concurrency`` at a time; latency in ms."""
-    import json
-    import urllib.error
-    import urllib.request
-    from concurrent.futures import ThreadPoolExecutor
-
     body = json.dumps({"image": base64.b64encode(png).decode(), "mode": mode}).encode()
 
     def one(_):
@@ -169,22 +166,18 @@ def load_test(url: str, png: bytes, requests: int = 500, concurrency: int = 8, m
         results = list(pool.map(one, range(requests)))
     latencies = np.array([ms for _, ms in results])
     return {
-        "requests": requests, "concurrency": concurrency, "errors": sum(not ok for ok, _ in results),
-        "p50_ms": round(float(np.percentile(latencies, 50)), 1), "p95_ms": round(float(np.percentile(latencies, 95)), 1),
+        "requests": requests,
+        "concurrency": concurrency,
+        "errors": sum(not ok for ok, _ in results),
+        "p50_ms": round(float(np.percentile(latencies, 50)), 1),
+        "p95_ms": round(float(np.percentile(latencies, 95)), 1),
         "requests_per_second": round(requests / (time.perf_counter() - started), 1),
-    }  # fmt: skip
+    }
 
 
 def record_load_test(requests: int = 500, concurrency: int = 8) -> dict:
     """Serve the shipped models on a free loopback port, run :func:`load_test` with a real MNIST test
     digit, and write the figures to ``reports/web_load.json``."""
-    import json
-
-    from werkzeug.serving import make_server
-
-    from . import data
-    from .session import environment
-
     _, (x_test, _) = data.load_mnist()
     buffer = io.BytesIO()
     Image.fromarray(x_test[0]).save(buffer, format="PNG")
@@ -195,10 +188,8 @@ def record_load_test(requests: int = 500, concurrency: int = 8) -> dict:
         stats = load_test(f"http://127.0.0.1:{server.server_port}", buffer.getvalue(), requests, concurrency)
     finally:
         server.shutdown()
-    stats |= {"model": str(config.SHIPPED_MODELS["mnist10"].relative_to(config.PROJ_ROOT)), "environment": environment()}
-    out = config.reports_dir() / "web_load.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(stats, indent=1))
+    stats |= {"model": str(shipped.SHIPPED["mnist10"].relative_to(config.PROJ_ROOT)), "environment": environment()}
+    files.write_json(config.reports_dir() / "web_load.json", stats)
     return stats
 
 

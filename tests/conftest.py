@@ -1,4 +1,5 @@
 """Shared fixtures: every test writes into temporary folders, never into the project's reports or cache."""
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,7 @@ def fresh_loaders():
 @pytest.fixture
 def isolated_sources(tmp_path, monkeypatch, fresh_loaders):
     """No data anywhere: empty DIGITS_DATA_DIR, data/raw and Keras cache; downloads fail as if offline."""
-    from digits import config, data
+    from digits import config
 
     for name in ("user", "raw", "keras"):
         (tmp_path / name).mkdir()

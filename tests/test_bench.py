@@ -1,15 +1,16 @@
 import json
 
-import pytest
 from conftest import needs_real_data
 
-from digits import bench, config, models
+from digits import bench, config, models, recipes
 
 pytestmark = needs_real_data
 
 
 def test_reference_recipe_is_the_keras_example():
     assert models.count_params(models.build("keras_simple_convnet")) == 34_826
+    reference = recipes.RECIPES["keras example"]
+    assert (reference.epochs, reference.batch_size, reference.learning_rate) == (15, 128, 1e-3)
 
 
 def test_quick_benchmark_produces_well_formed_results():
@@ -29,6 +30,8 @@ def test_quick_benchmark_produces_well_formed_results():
 
 
 def test_time_to_target_stops_the_reference_at_the_target(small_splits):
-    r = bench.time_to_target(bench.REFERENCE | {"epochs": 2}, small_splits, target=0.5, check_every=5, seed=1, stop=True)
-    assert r["seconds_to_target"] is not None and r["final_accuracy"] >= 0.5
-    assert r["epochs_to_target"] < 2  # stopped early, not after both epochs
+    cfg = recipes.get("keras_simple_convnet", "keras example", epochs=2, seed=1)
+    run, model = bench.time_to_target("keras_simple_convnet", cfg, small_splits, target=0.5, every=5, stop=True)
+    assert run["seconds_to_target"] is not None and run["final_accuracy"] >= 0.5
+    assert run["epochs_to_target"] < 2  # stopped early, not after both epochs
+    assert models.count_params(model) == 34_826

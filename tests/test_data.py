@@ -8,7 +8,7 @@ import pytest
 from conftest import REAL_DATA, needs_real_data
 from scipy import ndimage
 
-from digits import data
+from digits import data, preprocess
 
 
 @needs_real_data
@@ -34,7 +34,7 @@ def test_usps_shapes_and_counts(fresh_loaders):
 @needs_real_data
 def test_frame_like_mnist_matches_mnist_geometry(fresh_loaders):
     _, (x_test, _) = data.load_usps()
-    framed = data.frame_like_mnist(x_test[:200])
+    framed = preprocess.frame_like_mnist(x_test[:200])
     assert framed.shape == (200, 28, 28) and framed.dtype == np.uint8
     for img in framed:
         rows, cols = np.nonzero(img)
@@ -45,9 +45,9 @@ def test_frame_like_mnist_matches_mnist_geometry(fresh_loaders):
 
 def test_frame_digit_rejects_blank_and_wrong_shape():
     with pytest.raises(ValueError, match="blank"):
-        data.frame_like_mnist(np.zeros((1, 16, 16)))
+        preprocess.frame_like_mnist(np.zeros((1, 16, 16)))
     with pytest.raises(ValueError, match="2-D"):
-        data.frame_like_mnist(np.zeros((16, 16)))
+        preprocess.frame_like_mnist(np.zeros((16, 16)))
 
 
 def _copy_mnist(dest: Path) -> None:
@@ -102,7 +102,9 @@ def test_download_is_verified_before_it_enters_the_cache(isolated_sources, monke
 
     good = {}
     for key, (name, _) in data.MNIST_IDX.items():
-        good[key] = data._parse_idx(gzip.decompress((Path(REAL_DATA) / "mnist" / f"{name}.gz").read_bytes()), Path(name))
+        good[key] = data._parse_idx(
+            gzip.decompress((Path(REAL_DATA) / "mnist" / f"{name}.gz").read_bytes()), Path(name)
+        )
     source = isolated_sources / "served.npz"
 
     def fake_get_file(fname, origin, cache_dir, cache_subdir):

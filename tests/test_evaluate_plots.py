@@ -38,7 +38,9 @@ def test_figures_are_written_under_the_notebook_folder():
     x = rng.integers(0, 255, (40, 28, 28, 1)).astype(np.uint8)
     y = np.repeat(np.arange(10), 4)
     proba = rng.dirichlet(np.ones(10), size=40)
-    history = pd.DataFrame({"accuracy": [0.8, 0.9], "val_accuracy": [0.7, 0.85], "loss": [0.5, 0.3], "val_loss": [0.6, 0.4]})
+    history = pd.DataFrame(
+        {"accuracy": [0.8, 0.9], "val_accuracy": [0.7, 0.85], "loss": [0.5, 0.3], "val_loss": [0.6, 0.4]}
+    )
     plots.training_curves({"m": history}, name="curves")
     plots.generalization_gap({"m": history}, name="gap")
     plots.confusion_matrix(y, proba.argmax(1), name="cm")
@@ -50,24 +52,16 @@ def test_figures_are_written_under_the_notebook_folder():
     assert all(p.stat().st_size > 5_000 for p in folder.glob("*.png"))
 
 
-def test_profiles_resolve_and_reject_typos():
-    defaults = {"smoke": {"EPOCHS": 1, "N_TRAIN": 100}, "full": {"EPOCHS": 9, "N_TRAIN": None}}
-    assert session.resolve("full", defaults, EPOCHS=None) == {"EPOCHS": 9, "N_TRAIN": None}
-    assert session.resolve("smoke", defaults, EPOCHS=3)["EPOCHS"] == 3
-    with pytest.raises(ValueError, match="PROFILE"):
-        session.resolve("fast", defaults)
-    with pytest.raises(ValueError, match="unknown setting"):
-        session.resolve("full", defaults, EPOHCS=3)
-
-
 def test_metrics_file_lists_each_model_once(tmp_path):
     import json
     from types import SimpleNamespace
 
     session.setup("98_metrics")
     row = {"parameters": 1, "test_accuracy": 0.5, "macro_f1": 0.5, "train_seconds": 1.0, "epochs": 1}
-    result = SimpleNamespace(cached=False, config={"seed": 1}, row=lambda: {"model": "m"} | row)
-    ensemble = SimpleNamespace(cached=False, config={"seed": 1, "members": ["m", "n"]}, row=lambda: {"model": "e"} | row)
+    result = SimpleNamespace(cached=False, seed=1, config={"seed": 1}, row=lambda: {"model": "m"} | row)
+    ensemble = SimpleNamespace(
+        cached=False, seed=1, config={"seed": 1, "members": ["m", "n"]}, row=lambda: {"model": "e"} | row
+    )
     payload = json.loads(session.save_metrics([result, ensemble], "smoke", extra={"k": 1}).read_text())
     assert payload["models"] == {"m": row | {"cached": False}, "e": row | {"cached": False, "members": ["m", "n"]}}
     assert payload["profile"] == "smoke" and payload["extra"] == {"k": 1} and payload["notebook_seconds"] >= 0
@@ -79,10 +73,21 @@ def test_metrics_file_keeps_every_seed_of_a_configuration():
 
     session.setup("97_seeds")
     runs = [
-        SimpleNamespace(cached=False, config={"seed": seed},
-                        row=lambda: {"model": "base", "parameters": 1, "test_accuracy": 0.5, "macro_f1": 0.5, "train_seconds": 1.0, "epochs": 1})
+        SimpleNamespace(
+            cached=False,
+            seed=seed,
+            config={"seed": seed},
+            row=lambda: {
+                "model": "base",
+                "parameters": 1,
+                "test_accuracy": 0.5,
+                "macro_f1": 0.5,
+                "train_seconds": 1.0,
+                "epochs": 1,
+            },
+        )
         for seed in (42, 43, 44)
-    ]  # fmt: skip
+    ]
     payload = json.loads(session.save_metrics(runs, "smoke").read_text())
     assert list(payload["models"]) == ["base", "base (seed 43)", "base (seed 44)"]
 
@@ -91,7 +96,9 @@ def test_two_digit_error_analysis():
     y_true = np.array([12, 12, 34, 99, 50])
     y_pred = np.array([12, 17, 84, 88, 50])  # right, units wrong, tens wrong, both wrong, right
     table = evaluate.position_errors({"m": y_pred}, y_true)
-    assert table.loc["m"].to_dict() == pytest.approx({"tens_wrong": 0.4, "units_wrong": 0.4, "any_wrong": 0.6, "both_wrong": 0.2})
+    assert table.loc["m"].to_dict() == pytest.approx(
+        {"tens_wrong": 0.4, "units_wrong": 0.4, "any_wrong": 0.6, "both_wrong": 0.2}
+    )
     grid = evaluate.number_accuracy(y_true, y_pred)
     assert grid.shape == (10, 10)
     assert grid.loc[1, 2] == 0.5 and grid.loc[5, 0] == 1.0 and grid.loc[9, 9] == 0.0
@@ -105,6 +112,8 @@ def test_select_ensemble_adds_members_only_while_validation_loss_falls():
     wrong = np.array([[0.1, 0.9], [0.9, 0.1], [0.2, 0.8], [0.8, 0.2]])
     chosen = evaluate.select_ensemble({"good": good, "wrong": wrong, "complementary": complementary}, y)
     assert chosen == ["complementary", "good"]  # lowest loss first; "wrong" would raise the loss
-    assert evaluate.select_ensemble({"good": good, "complementary": complementary}, y, max_members=1) == ["complementary"]
+    assert evaluate.select_ensemble({"good": good, "complementary": complementary}, y, max_members=1) == [
+        "complementary"
+    ]
     with pytest.raises(ValueError, match="at least one"):
         evaluate.select_ensemble({}, y)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import needs_real_data
 
-from digits import mnist100
+from digits import mnist100, models, shipped
 
 
 def test_pairs_are_balanced_labelled_and_deterministic():
@@ -14,8 +14,8 @@ def test_pairs_are_balanced_labelled_and_deterministic():
     x2, y2 = mnist100.make_pairs(images, labels, 1_000, seed=1)
     assert np.array_equal(x, x2) and np.array_equal(y, y2)
     # each half is an image of the right digit
-    lookup = {img.tobytes(): lab for img, lab in zip(images, labels)}
-    for img, lab in zip(x[:50], y[:50]):
+    lookup = {img.tobytes(): lab for img, lab in zip(images, labels, strict=False)}
+    for img, lab in zip(x[:50], y[:50], strict=False):
         assert lookup[img[:, :28].tobytes()] == lab // 10 and lookup[img[:, 28:].tobytes()] == lab % 10
     with pytest.raises(ValueError, match="multiple of 100"):
         mnist100.make_pairs(images, labels, 150, seed=1)
@@ -37,10 +37,9 @@ def test_builder_keeps_test_digits_out_of_training(tmp_path, monkeypatch):
 
 
 def test_pair_model_multiplies_the_halves():
-    from digits import models
 
     digit = models.build("cnn_basic")
-    pair = mnist100.pair_model(digit)
+    pair = models.pair_model(digit)
     x = np.random.default_rng(0).integers(0, 255, (3, 28, 56, 1)).astype(np.uint8)
     p = pair.predict(x, verbose=0)
     left = digit.predict(x[:, :, :28], verbose=0)
@@ -60,20 +59,20 @@ def test_pair_result_reads_a_digit_model_on_each_half(small_splits):
     pairs = Splits(add_channel(x), y, add_channel(x), y, add_channel(x), y)
     result = mnist100.pair_result(digit, pairs)
     expected = digit.model.predict(x[:, :, :28, None], verbose=0).argmax(1) * 10 + digit.model.predict(
-        x[:, :, 28:, None], verbose=0).argmax(1)
+        x[:, :, 28:, None], verbose=0
+    ).argmax(1)
     np.testing.assert_array_equal(result.y_pred, expected)
     assert result.test["n"] == 200 and result.test["accuracy"] == np.mean(expected == y)
-    assert result.train_seconds == digit.train_seconds and result.config["label"].endswith("on each half")
+    assert result.train_seconds == digit.train_seconds and result.label.endswith("on each half")
 
 
 def test_without_a_shipped_number_model_the_digit_model_reads_each_half(small_model_path, tmp_path, monkeypatch):
-    from digits import config, models
 
-    monkeypatch.setitem(config.SHIPPED_MODELS, "mnist100", tmp_path / "absent.keras")
-    model = models.load_shipped("mnist100", digit_path=small_model_path)
+    monkeypatch.setitem(shipped.SHIPPED, "mnist100", tmp_path / "absent.keras")
+    model = shipped.load("mnist100", digit_path=small_model_path)
     assert model.output_shape == (None, 100)
     with pytest.raises(FileNotFoundError, match="no model file"):
-        models.load_shipped("mnist100", tmp_path / "typo.keras")  # a path the user named is never replaced
+        shipped.load("mnist100", tmp_path / "typo.keras")  # a path the user named is never replaced
 
 
 @needs_real_data
@@ -85,7 +84,9 @@ def test_pair_result_of_several_digit_models_averages_them(small_splits):
     x, y = mnist100.make_pairs(small_splits.x_test, small_splits.y_test, 100, seed=4)
     pairs = Splits(add_channel(x), y, add_channel(x), y, add_channel(x), y)
     result = mnist100.pair_result(runs, pairs, label="both")
-    halves = [np.mean([r.model.predict(x[:, :, s, None], verbose=0) for r in runs], axis=0).argmax(1)
-              for s in (slice(0, 28), slice(28, 56))]
+    halves = [
+        np.mean([r.model.predict(x[:, :, s, None], verbose=0) for r in runs], axis=0).argmax(1)
+        for s in (slice(0, 28), slice(28, 56))
+    ]
     np.testing.assert_array_equal(result.y_pred, 10 * halves[0] + halves[1])
-    assert result.params == sum(r.params for r in runs) and result.config["label"] == "both"
+    assert result.params == sum(r.params for r in runs) and result.label == "both"

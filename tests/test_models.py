@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from digits import models
+from digits import layers, models
 
 # Parameter counts the reference projects report (trainable, as PyTorch counts them).
 REFERENCE_COUNTS = {
@@ -52,13 +52,15 @@ def test_deskew_straightens_slanted_strokes_and_keeps_upright_ones():
         col = int(round(14 + 0.4 * (14 - row)))
         slanted[row, col - 1 : col + 2] = 1.0
     images = np.stack([upright, slanted])[..., None]
-    assert abs(models.slant(images[..., 0])[1]) > 0.3
-    out = np.asarray(models.Deskew()(images))[..., 0]
-    assert np.abs(models.slant(out)).max() < 0.05
+    assert abs(layers.slant(images[..., 0])[1]) > 0.3
+    out = np.asarray(layers.Deskew()(images))[..., 0]
+    assert np.abs(layers.slant(out)).max() < 0.05
     np.testing.assert_allclose(out[0], upright, atol=1e-4)  # nothing to straighten
     # the centre of mass does not move
     cols = np.arange(28)
-    np.testing.assert_allclose((out[1].sum(0) * cols).sum() / out[1].sum(), (slanted.sum(0) * cols).sum() / slanted.sum(), atol=0.1)
+    np.testing.assert_allclose(
+        (out[1].sum(0) * cols).sum() / out[1].sum(), (slanted.sum(0) * cols).sum() / slanted.sum(), atol=0.1
+    )
 
 
 def test_deskew_is_part_of_the_saved_model(tmp_path):
@@ -66,7 +68,9 @@ def test_deskew_is_part_of_the_saved_model(tmp_path):
     assert model.get_layer("deskew") is not None
     x = np.random.default_rng(1).integers(0, 255, (3, 28, 28, 1)).astype(np.uint8)
     model.save(tmp_path / "m.keras")
-    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "m.keras").predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(
+        keras.saving.load_model(tmp_path / "m.keras").predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5
+    )
     assert models.count_params(model) == models.count_params(models.build("cnn1_minimal"))
 
 

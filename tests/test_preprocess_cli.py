@@ -129,6 +129,19 @@ def test_evaluate_cli_on_a_small_npz(tmp_path, trained_model, capsys, small_spli
     assert "uint8" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "task,labels,shape",
+    [("mnist10", [3, 400, 1], (28, 28)), ("mnist10", [3, -1, 1], (28, 28)), ("mnist100", [5, 100, 7], (28, 56))],
+)
+def test_evaluate_refuses_labels_outside_the_task(tmp_path, capsys, task, labels, shape):
+    npz = tmp_path / "labels.npz"
+    np.savez(npz, x=np.zeros((3, *shape), np.uint8), y=np.array(labels))
+    assert main(["evaluate", "--task", task, "--model", str(tmp_path / "unused.keras"), "--npz", str(npz)]) == 2
+    err = capsys.readouterr().err
+    classes = 10 if task == "mnist10" else 100
+    assert f"labels 0-{classes - 1}" in err and str(labels[1]) in err
+
+
 def test_missing_model_says_how_to_make_it(tmp_path, capsys):
     assert main(["evaluate", "--task", "mnist10", "--model", str(tmp_path / "nope.keras"), "--npz", "x.npz"]) == 2
     assert "x.npz" in capsys.readouterr().err  # the npz is checked first

@@ -4,9 +4,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from digits import config, reports
+from digits import config
+from digits.reports import __main__ as cli
+from digits.reports import hygiene, leaderboard, runner
 
-NOTEBOOKS = reports.notebooks()
+NOTEBOOKS = runner.notebooks()
 
 
 def test_there_are_notebooks():
@@ -19,51 +21,96 @@ def test_notebook_sources_are_clean(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
-    for name in ("PROFILE", "EPOCHS", "N_TRAIN", "SEEDS"):
-        assert f"{name} =" in tagged[0].source
-    assert any(reports.is_check_cell(c) for c in code), "at least one # NBVAL_CHECK_OUTPUT cell"
+    assert 'PROFILE = "smoke"' in tagged[0].source
+    assert any(hygiene.is_check_cell(c) for c in code), "at least one # NBVAL_CHECK_OUTPUT cell"
     for cell in code:
-        if reports.is_check_cell(cell):  # nbval's reference: text output, and a count so nbval compares it
+        if hygiene.is_check_cell(cell):  # nbval's reference: text output, and a count so nbval compares it
             assert cell.outputs and all(o.output_type == "stream" for o in cell.outputs)
             assert cell.execution_count == 1
         else:
             assert cell.outputs == [], f"outputs committed in: {cell.source[:60]!r}"
             assert cell.execution_count is None
         assert "def " not in cell.source and "class " not in cell.source, "notebooks call digits, they define nothing"
+    assert not hygiene.strip(path), "make strip would change this source"
 
 
-def _notebook(path, cells):
-    params = new_code_cell('PROFILE = "smoke"')
-    params.metadata["tags"] = ["parameters"]
-    nb = new_notebook(cells=[params, *cells])
-    nb.metadata["kernelspec"] = {"name": reports.KERNEL, "display_name": "digits", "language": "python"}
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_profile_sets_only_parameters_the_notebook_declares(path):
+    declared = runner.declared_parameters(path)
+    for profile in runner.profiles():
+        values = runner.parameters(path, profile)
+        assert set(values) <= set(declared) and values["PROFILE"] == profile
+
+
+def _notebook(path, cells, params='PROFILE = "smoke"\nEPOCHS = 1'):
+    cell = new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[cell, *cells])
+    nb.metadata["kernelspec"] = {"name": runner.KERNEL, "display_name": "digits", "language": "python"}
     nbformat.write(nb, path)
     return path
 
 
+@pytest.fixture
+def notebooks_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    (folder / "profiles.yaml").write_text("full:\n  50_probe: {EPOCHS: 20}\n")
+    monkeypatch.setattr(runner, "NOTEBOOKS_DIR", folder)
+    monkeypatch.setattr(runner, "PROFILES_FILE", folder / "profiles.yaml")
+    return folder
+
+
+def test_a_profile_and_overrides_set_the_parameters(notebooks_dir):
+    source = _notebook(notebooks_dir / "50_probe.ipynb", [])
+    assert runner.parameters(source, "smoke") == {"PROFILE": "smoke"}
+    assert runner.parameters(source, "full") == {"PROFILE": "full", "EPOCHS": 20}
+    assert runner.parameters(source, "full", runner.parse_overrides(["EPOCHS=30"]))["EPOCHS"] == 30
+    assert runner.parse_overrides(["SEEDS=[42, 43]", "N_TRAIN=null", "NAME=x"]) == {
+        "SEEDS": [42, 43],
+        "N_TRAIN": None,
+        "NAME": "x",
+    }
+    with pytest.raises(ValueError, match=r"no parameter\(s\) \['EPOCHZ'\]; its parameters are: PROFILE, EPOCHS"):
+        runner.parameters(source, "full", {"EPOCHZ": 3})
+    with pytest.raises(ValueError, match="no profile 'fast'; the profiles are: smoke, full"):
+        runner.parameters(source, "fast")
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        runner.parse_overrides(["EPOCHS"])
+
+
+def test_an_override_reaches_the_executed_notebook(notebooks_dir, capsys):
+    _notebook(notebooks_dir / "50_probe.ipynb", [new_code_cell("print('epochs', EPOCHS, PROFILE)")])
+    assert cli.main(["run", "50_probe", "--profile", "full", "--set", "EPOCHS=7"]) == 0
+    executed = nbformat.read(config.reports_dir() / "50_probe.ipynb", as_version=4)
+    assert "epochs 7 full" in executed.cells[-1].outputs[0]["text"]
+    assert cli.main(["run", "50_probe", "--set", "EPOCHZ=7"]) == 1  # refused before anything runs
+    assert "no chosen notebook has the parameter(s) ['EPOCHZ']" in capsys.readouterr().err
+
+
 def test_papermill_runs_a_notebook_end_to_end(tmp_path):
     out = tmp_path / "reports"
-    seconds = reports.run_notebook(config.PROJ_ROOT / "notebooks" / "00_eda.ipynb", "smoke", reports=out)
+    seconds = runner.run_notebook(config.PROJ_ROOT / "notebooks" / "00_eda.ipynb", "smoke", reports=out)
     assert seconds > 0
     assert (out / "00_eda.ipynb").is_file() and (out / "00_eda.html").is_file()
     metrics = json.loads((out / "metrics" / "00_eda.json").read_text())
     assert metrics["profile"] == "smoke" and metrics["environment"]["keras"]
     assert len(list((out / "figures" / "00_eda").glob("*.png"))) >= 4
     assert not list(out.glob(".staging-*"))
+    executed = (out / "00_eda.ipynb").read_text()
+    for startup_line in ("absl::InitializeLog", "oneDNN", "cpu_feature_guard"):
+        assert startup_line not in executed  # TensorFlow's start-up log stays out of reports
 
 
-def test_a_failing_notebook_stops_the_run_and_keeps_the_old_report(tmp_path, monkeypatch, capsys):
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    _notebook(notebooks / "50_broken.ipynb", [new_code_cell("x = 1"), new_code_cell("raise ValueError('boom')")])
+def test_a_failing_notebook_stops_the_run_and_keeps_the_old_report(notebooks_dir, tmp_path, monkeypatch, capsys):
+    _notebook(notebooks_dir / "50_broken.ipynb", [new_code_cell("x = 1"), new_code_cell("raise ValueError('boom')")])
     out = tmp_path / "reports"
     (out / "metrics").mkdir(parents=True)
     (out / "50_broken.ipynb").write_text("previous good report")
     (out / "metrics" / "50_broken.json").write_text("{}")
-    monkeypatch.setattr(reports, "NOTEBOOKS_DIR", notebooks)
     monkeypatch.setenv("DIGITS_REPORTS_DIR", str(out))
 
-    assert reports.main(["run", "50_broken", "--profile", "smoke"]) == 1
+    assert cli.main(["run", "50_broken", "--profile", "smoke"]) == 1
     err = capsys.readouterr().err
     assert "50_broken" in err and "cell" in err and "ValueError: boom" in err
     assert (out / "50_broken.ipynb").read_text() == "previous good report"
@@ -71,40 +118,73 @@ def test_a_failing_notebook_stops_the_run_and_keeps_the_old_report(tmp_path, mon
     assert (out / "50_broken.failed.ipynb").is_file()
 
 
+def test_strip_keeps_only_the_reference_outputs(tmp_path):
+    check = new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)", execution_count=4)
+    check.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    other = new_code_cell("print(2)", execution_count=5)
+    other.outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    path = _notebook(tmp_path / "n.ipynb", [check, other])
+    assert hygiene.strip(path) and not hygiene.strip(path)
+    nb = nbformat.read(path, as_version=4)
+    kept, stripped = nb.cells[1], nb.cells[2]
+    assert kept.outputs[0]["text"] == "1\n" and kept.execution_count == 1 and "keep_output" in kept.metadata.tags
+    assert stripped.outputs == [] and stripped.execution_count is None
+
+
+def _metrics(notebook, models, extra=None, seconds=90.0):
+    return {
+        "notebook": notebook,
+        "profile": "full",
+        "notebook_seconds": seconds,
+        "environment": {"cpu": "x", "cpu_count": 2},
+        "extra": extra or {},
+        "models": models,
+    }
+
+
+def _row(acc, seconds=1.0, **more):
+    return {"parameters": 10, "test_accuracy": acc, "macro_f1": acc, "train_seconds": seconds, "epochs": 2} | more
+
+
+def _cells(markdown: str, first: str) -> list[str]:
+    line = next(line for line in markdown.splitlines() if line.startswith(f"| {first} "))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
 def test_leaderboard_is_built_from_metrics_files(tmp_path):
     out = tmp_path / "reports"
     (out / "metrics").mkdir(parents=True)
     for nb, acc, extra in (("01_a", 0.981, {}), ("02_b", 0.9923, {"test_set": "MNIST-100"})):
-        (out / "metrics" / f"{nb}.json").write_text(json.dumps({
-            "notebook": nb, "profile": "full", "notebook_seconds": 90.0, "environment": {"cpu": "x", "cpu_count": 2}, "extra": extra,
-            "models": {f"m_{nb}": {"parameters": 10, "test_accuracy": acc, "macro_f1": acc, "train_seconds": 1.0, "epochs": 2}},
-        }))  # fmt: skip
+        (out / "metrics" / f"{nb}.json").write_text(json.dumps(_metrics(nb, {f"m_{nb}": _row(acc)}, extra)))
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{reports.RESULTS_START}\nold\n{reports.RESULTS_END}\noutro\n")
-    reports.write_leaderboard(out, readme)
+    readme.write_text(f"intro\n{leaderboard.RESULTS_START}\nold\n{leaderboard.RESULTS_END}\noutro\n")
+    leaderboard.write(out, readme)
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro") and text.rstrip().endswith("outro")
     assert text.index("99.23%") < text.index("98.10%")  # sorted best first
     assert "99.23%" in (out / "README.md").read_text()
-    assert "| m_02_b | 02_b | MNIST-100 | 99.23% |" in text and "| m_01_a | 01_a | MNIST | 98.10% |" in text
+    assert _cells(text, "m_02_b")[:4] == ["m_02_b", "02_b", "MNIST-100", "99.23%"]
+    assert _cells(text, "m_01_a")[:4] == ["m_01_a", "01_a", "MNIST", "98.10%"]
 
 
 def test_usps_transfer_table_lists_models_best_first():
-    usps = {"plain": {"mnist_test": 0.99, "usps_naive_resize": 0.8, "usps_frame_like_mnist": 0.975},
-            "deskew": {"mnist_test": 0.995, "usps_naive_resize": 0.9, "usps_frame_like_mnist": 0.9851}}  # fmt: skip
-    metrics = [{"notebook": "06_u", "profile": "full", "notebook_seconds": 1.0, "environment": {}, "extra": {"usps": usps}, "models": {}}]
-    text = reports.results_markdown(metrics)
-    assert "| deskew | 06_u | 98.51% | 90.00% | 99.50% |" in text
-    assert text.index("| deskew |") < text.index("| plain |")
-    assert "| plain |" not in reports.results_markdown(metrics, top=1)
-    assert "USPS" not in reports.results_markdown([metrics[0] | {"extra": {}}])
+    usps = {
+        "plain": {"mnist_test": 0.99, "usps_naive": 0.8, "usps_framed": 0.975},
+        "deskew": {"mnist_test": 0.995, "usps_naive": 0.9, "usps_framed": 0.9851},
+    }
+    metrics = [_metrics("06_u", {}, {"usps": usps}, seconds=1.0)]
+    text = leaderboard.results_markdown(metrics)
+    assert _cells(text, "deskew") == ["deskew", "06_u", "98.51%", "90.00%", "99.50%"]
+    assert text.index("| deskew ") < text.index("| plain ")
+    assert "| plain " not in leaderboard.results_markdown(metrics, top=1)
+    assert "USPS" not in leaderboard.results_markdown([metrics[0] | {"extra": {}}])
 
 
 def test_run_time_table_counts_an_ensembles_training_once():
-    member = {"parameters": 10, "test_accuracy": 0.99, "macro_f1": 0.99, "train_seconds": 120.0, "epochs": 2}
-    metrics = [{
-        "notebook": "09_x", "profile": "full", "notebook_seconds": 600.0, "environment": {"cpu": "x", "cpu_count": 2},
-        "models": {"a": member, "b": member, "ensemble of a + b": member | {"train_seconds": 240.0, "members": ["a", "b"]}},
-    }]  # fmt: skip
-    row = next(line for line in reports.results_markdown(metrics).splitlines() if line.startswith("| 09_x"))
-    assert row.split("|")[5].strip() == "4.0"  # a and b: 2 + 2 minutes, the ensemble not again
+    models = {
+        "a": _row(0.99, 120.0),
+        "b": _row(0.99, 120.0),
+        "ensemble of a + b": _row(0.99, 240.0, members=["a", "b"]),
+    }
+    cells = _cells(leaderboard.results_markdown([_metrics("09_x", models, seconds=600.0)]), "09_x")
+    assert cells[4] == "4.0"  # a and b: 2 + 2 minutes, the ensemble not again

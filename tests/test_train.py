@@ -1,10 +1,16 @@
+import dataclasses
 import json
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 from conftest import needs_real_data
 
-from digits import train
+from digits import config, models, recipes, train
+from digits.layers import Augmentation
 
 pytestmark = needs_real_data
 
@@ -38,7 +44,7 @@ def test_deskew_is_built_into_the_model_and_kept_apart_in_the_cache(small_splits
     straightened = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0, deskew=True)
     assert not straightened.cached and straightened.config["deskew"] is True
     assert straightened.model.get_layer("deskew") is not None
-    assert "deskew" not in plain.config  # runs without it keep the keys they had
+    assert plain.config["deskew"] is False
     assert not any(layer.name == "deskew" for layer in plain.model.layers)
 
 
@@ -48,38 +54,89 @@ def test_same_seed_same_result_without_cache(small_splits):
     assert a.test == b.test
 
 
-def test_interrupted_run_resumes_from_its_last_epoch(small_splits, monkeypatch):
-    original = train._EpochClock.on_epoch_end
+def test_interrupted_run_resumes_and_counts_every_epochs_time(small_splits, monkeypatch):
+    original = train.EpochClock.on_epoch_end
     calls = {"n": 0}
 
-    def crash_after_second_epoch(self, epoch, logs=None):
+    def slow_then_crash(self, epoch, logs=None):
+        time.sleep(0.5)  # slow epochs before the interruption: their time must still be counted
         original(self, epoch, logs)
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("simulated interruption")
 
-    monkeypatch.setattr(train._EpochClock, "on_epoch_end", crash_after_second_epoch)
+    monkeypatch.setattr(train.EpochClock, "on_epoch_end", slow_then_crash)
     with pytest.raises(KeyboardInterrupt):
         train.fit("mlp_baseline", small_splits, epochs=4, verbose=0)
-    monkeypatch.setattr(train._EpochClock, "on_epoch_end", original)
-    calls["n"] = 0
+    monkeypatch.setattr(train.EpochClock, "on_epoch_end", original)
     resumed = train.fit("mlp_baseline", small_splits, epochs=4, verbose=0)
     assert resumed.epochs_run == 4
     assert resumed.history["epoch"].tolist() == [0, 1, 2, 3]
+    seconds = resumed.history["seconds"].tolist()
+    assert seconds == sorted(seconds) and seconds[1] >= 1.0  # the two slow epochs before the crash
+    assert resumed.train_seconds == seconds[-1] > seconds[1]
+
+
+def test_config_round_trips_through_json():
+    cfg = recipes.get("cnn_improved", "best", epochs=40, hparams={"dense_units": 128}, deskew=True)
+    again = train.TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg and isinstance(again.augment, Augmentation)
+    assert cfg.non_defaults() == {
+        "epochs": 40,
+        "lr_schedule": "cosine",
+        "clipnorm": 1.0,
+        "hparams": {"dense_units": 128},
+        "augment": {"rotation": 10, "translation": 0.1, "zoom": 0.1, "erasing": 0.0},
+        "deskew": True,
+    }
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.epochs = 3
+
+
+def test_cache_key_is_stable_when_an_option_with_a_default_is_added(small_splits):
+    extended = dataclasses.make_dataclass(
+        "Extended", [("use_ema", bool, False)], bases=(train.TrainConfig,), frozen=True
+    )  # what adding an option to TrainConfig does
+    model = models.build("mlp_baseline")
+    base = train.TrainConfig(epochs=3, lr_schedule="cosine")
+    same = extended(epochs=3, lr_schedule="cosine")
+    assert train._run_key(model, same, small_splits) == train._run_key(model, base, small_splits)
+    assert train._run_key(model, extended(epochs=3, lr_schedule="cosine", use_ema=True), small_splits) != (
+        train._run_key(model, base, small_splits)
+    )
+    assert train._run_key(model, base.replace(epochs=4), small_splits) != train._run_key(model, base, small_splits)
 
 
 def test_training_options_are_checked(small_splits):
-    for bad in ({"epochs": 0}, {"batch_size": -1}, {"learning_rate": 0}, {"lr_schedule": "step"},
-                {"early_stopping": 0}, {"clipnorm": -1.0}):  # fmt: skip
+    for bad in (
+        {"epochs": 0},
+        {"batch_size": -1},
+        {"learning_rate": 0},
+        {"lr_schedule": "step"},
+        {"early_stopping": 0},
+        {"clipnorm": -1.0},
+    ):
         with pytest.raises(ValueError, match=next(iter(bad))):
             train.fit("mlp_baseline", small_splits, **bad)
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            train.TrainConfig(**bad)
+    with pytest.raises(ValueError, match="need validate=True"):
+        train.TrainConfig(early_stopping=3, validate=False)
 
 
 def test_every_option_runs(small_splits, tmp_path):
     result = train.fit(
-        "cnn_improved", small_splits, epochs=2, verbose=0, augment=True, lr_schedule="plateau",
-        early_stopping=1, clipnorm=1.0, checkpoint=tmp_path / "best.keras", csv_log=tmp_path / "log.csv",
-    )  # fmt: skip
+        "cnn_improved",
+        small_splits,
+        epochs=2,
+        verbose=0,
+        augment=True,
+        lr_schedule="plateau",
+        early_stopping=1,
+        clipnorm=1.0,
+        checkpoint=tmp_path / "best.keras",
+        csv_log=tmp_path / "log.csv",
+    )
     assert (tmp_path / "best.keras").is_file() and (tmp_path / "log.csv").is_file()
     assert 1 <= result.epochs_run <= 2
 
@@ -97,10 +154,6 @@ print("replicas", strategy.num_replicas_in_sync, "accuracy", result.test_accurac
 
 
 def test_data_parallel_training_on_two_logical_cpus():
-    import os
-    import subprocess
-    import sys
-
     done = subprocess.run([sys.executable, "-c", MIRRORED], capture_output=True, text=True, timeout=300, env=os.environ)
     assert done.returncode == 0, done.stderr[-2000:]
     words = done.stdout.split()
@@ -115,6 +168,17 @@ def test_ensemble_result_averages_members(small_splits):
     mean = np.mean([r.model.predict(small_splits.x_test, verbose=0) for r in runs], axis=0)
     np.testing.assert_array_equal(result.y_pred, mean.argmax(1))
     assert result.test["n"] == len(small_splits.y_test) and result.params == sum(r.params for r in runs)
-    assert result.config["label"] == "ensemble of cnn1_minimal + mlp_baseline"
+    assert result.label == "ensemble of cnn1_minimal + mlp_baseline"
     with pytest.raises(ValueError, match="at least one"):
         train.ensemble([], small_splits)
+
+
+def test_tensorboard_logs_go_to_one_folder_per_run(small_splits, monkeypatch):
+    result = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0, tensorboard=True)
+    runs = list((config.cache_dir() / "tensorboard").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("mlp_baseline-")
+    assert list(runs[0].rglob("events.out.tfevents.*"))
+    monkeypatch.setenv("DIGITS_TENSORBOARD", "1")  # the environment turns it on for every run
+    train.fit("mlp_baseline", small_splits, epochs=2, verbose=0)
+    assert len(list((config.cache_dir() / "tensorboard").iterdir())) == 2
+    assert result.test_accuracy > 0.5

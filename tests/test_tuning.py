@@ -34,7 +34,9 @@ def test_reference_values_lie_inside_the_spaces():
 def test_tiny_search_writes_its_table(tiny, tmp_path):
     table = _search(tiny, tmp_path)
     assert len(table) == 2 and set(table.status) == {"COMPLETED"}
-    assert {"trial_id", "layers", "units_1", "dropout", "learning_rate", "val_accuracy", "seconds", "worker"} <= set(table)
+    assert {"trial_id", "layers", "units_1", "dropout", "learning_rate", "val_accuracy", "seconds", "worker"} <= set(
+        table
+    )
     saved = pd.read_csv(config.reports_dir() / "tuning" / "p.csv")
     assert saved.trial_id.tolist() == [int(t) for t in table.trial_id]
     name, hparams, lr = tuning.best_configuration("mlp", table)
@@ -88,8 +90,28 @@ def test_bad_parameters(tiny, tmp_path):
 
 def test_distributed_chief_and_two_workers(tmp_path):
     env = os.environ | {"DIGITS_DATA_DIR": REAL_DATA, "DIGITS_REPORTS_DIR": str(tmp_path / "reports")}
-    cmd = [sys.executable, "-m", "digits", "tune", "--model", "mlp", "--algo", "random", "--max-trials", "4",
-           "--epochs", "1", "--n-train", "500", "--project", "dist", "--directory", str(tmp_path / "kt"), "--workers", "2"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "digits",
+        "tune",
+        "--model",
+        "mlp",
+        "--algo",
+        "random",
+        "--max-trials",
+        "4",
+        "--epochs",
+        "1",
+        "--n-train",
+        "500",
+        "--project",
+        "dist",
+        "--directory",
+        str(tmp_path / "kt"),
+        "--workers",
+        "2",
+    ]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     table = pd.read_csv(tmp_path / "reports" / "tuning" / "dist.csv")

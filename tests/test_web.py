@@ -9,7 +9,7 @@ import pytest
 from conftest import needs_real_data
 from PIL import Image
 
-from digits import config, web
+from digits import config, models, web
 
 pytestmark = needs_real_data
 
@@ -33,10 +33,8 @@ def small_number_model_path(small_model_path, tmp_path_factory):
     """The small digit model read on each half, saved as a 0-99 model file."""
     import keras
 
-    from digits import mnist100
-
     path = tmp_path_factory.mktemp("small_number_model") / "pairs.keras"
-    mnist100.pair_model(keras.saving.load_model(small_model_path)).save(path)
+    models.pair_model(keras.saving.load_model(small_model_path)).save(path)
     return path
 
 
@@ -50,7 +48,10 @@ def test_multipart_upload_of_a_digit(client, mnist_test):
     x, y = mnist_test
     hits = 0
     for i in range(10):
-        reply = client.post("/api/predict", data={"image": (io.BytesIO(_png(np.pad(255 - x[i], 20, constant_values=255))), "d.png"), "mode": "digit"})
+        reply = client.post(
+            "/api/predict",
+            data={"image": (io.BytesIO(_png(np.pad(255 - x[i], 20, constant_values=255))), "d.png"), "mode": "digit"},
+        )
         assert reply.status_code == 200, reply.json
         body = reply.json
         assert set(body) >= {"label", "confidence", "top3", "preprocessed_png"} and len(body["top3"]) == 3
@@ -63,7 +64,10 @@ def test_multipart_upload_of_a_digit(client, mnist_test):
 def test_json_base64_number_mode(client, mnist_test):
     x, y = mnist_test
     pair = np.concatenate([np.pad(x[0], 8), np.zeros((44, 10), np.uint8), np.pad(x[1], 8)], axis=1)
-    reply = client.post("/api/predict", json={"image": "data:image/png;base64," + base64.b64encode(_png(pair)).decode(), "mode": "number"})
+    reply = client.post(
+        "/api/predict",
+        json={"image": "data:image/png;base64," + base64.b64encode(_png(pair)).decode(), "mode": "number"},
+    )
     assert reply.status_code == 200, reply.json
     assert reply.json["label"] == 10 * y[0] + y[1]
     seen = Image.open(io.BytesIO(base64.b64decode(reply.json["preprocessed_png"].split(",", 1)[1])))
@@ -77,7 +81,10 @@ def test_json_base64_number_mode(client, mnist_test):
         ({"json": {"image": "%%%", "mode": "digit"}}, "base64"),
         ({"json": {"image": base64.b64encode(b"plain text").decode()}}, "not a readable image"),
         ({"json": {"image": base64.b64encode(_png(np.full((40, 40), 255, np.uint8))).decode()}}, "blank"),
-        ({"json": {"image": base64.b64encode(_png(np.eye(40, dtype=np.uint8) * 255)).decode(), "mode": "letters"}}, "mode"),
+        (
+            {"json": {"image": base64.b64encode(_png(np.eye(40, dtype=np.uint8) * 255)).decode(), "mode": "letters"}},
+            "mode",
+        ),
         ({"data": {}}, "multipart field 'image'"),
         ({"data": {"image": (io.BytesIO(b""), "empty.png")}}, "empty"),
         ({"json": {"image": base64.b64encode(_png(np.zeros((10, 5000), np.uint8))).decode()}}, "at most 4096"),
@@ -125,7 +132,9 @@ def test_bounded_load_on_loopback(live_server, mnist_test):
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
+@pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)"
+)
 def test_drawing_a_one_in_a_real_browser(live_server):
     from selenium import webdriver
     from selenium.webdriver.common.action_chains import ActionChains
@@ -134,9 +143,18 @@ def test_drawing_a_one_in_a_real_browser(live_server):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=900,700"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=900,700",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     try:

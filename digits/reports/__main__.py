@@ -1,0 +1,64 @@
+"""``python -m digits.reports run|leaderboard|strip|references`` (see ``digits.reports``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from . import hygiene, leaderboard, runner
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m digits.reports", description="Execute notebooks into reports/.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute notebooks into reports/")
+    run.add_argument("notebooks", nargs="*", help="notebook names or prefixes (default: all)")
+    run.add_argument("--profile", default=os.environ.get("PROFILE", "full"), help="a profile of notebooks/profiles.yaml")
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override one parameter")
+    sub.add_parser("leaderboard", help="rebuild reports/README.md and the README results block")
+    sub.add_parser("strip", help="strip outputs from notebook sources (nbstripout), keeping nbval's references")
+    refs = sub.add_parser("references", help="refresh nbval's reference outputs (runs the smoke profile)")
+    refs.add_argument("notebooks", nargs="*", help="notebook names or prefixes (default: all)")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "strip":
+            for path in runner.notebooks():
+                if hygiene.strip(path):
+                    print(f"stripped {path.name}")
+        elif args.command == "references":
+            print("refreshed:", ", ".join(hygiene.refresh_references(args.notebooks)))
+        elif args.command == "leaderboard":
+            leaderboard.write()
+        else:
+            return _run(args)
+    except (ValueError, runner.NotebookFailed) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run(args) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # papermill streams cell output
+    started = time.perf_counter()
+    overrides = runner.parse_overrides(args.set)
+    try:
+        for stem, seconds in runner.run(args.notebooks, args.profile, overrides):
+            print(f"== {stem} done in {seconds / 60:.1f} min", flush=True)
+    except runner.NotebookFailed as err:
+        stem = str(err).split()[1]
+        print(
+            f"error: {err}\nThe previous report of {stem} is untouched; the failed run is in reports/{stem}.failed.ipynb.",
+            file=sys.stderr,
+        )
+        return 1
+    leaderboard.write()
+    print(f"== all done in {(time.perf_counter() - started) / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

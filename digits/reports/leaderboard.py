@@ -1,0 +1,178 @@
+"""The leaderboard: every table in ``reports/README.md`` and the README's results block, read from
+``reports/metrics/*.json`` (and ``bench.json``, ``web_load.json``); nothing is typed by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .. import config, files
+from ..evaluate import Transfer
+
+RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def load_metrics(reports: Path | None = None) -> list[dict]:
+    reports = reports or config.reports_dir()
+    return [json.loads(p.read_text()) for p in sorted((reports / "metrics").glob("*.json"))]
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    return table.to_markdown(index=False, disable_numparse=True) + "\n"
+
+
+def models_table(metrics: list[dict], top: int | None = None) -> pd.DataFrame:
+    """Every model of every notebook, best test accuracy first."""
+    rows = [
+        {"notebook": m["notebook"], "model": model, "profile": m["profile"]}
+        | {"test_set": m.get("extra", {}).get("test_set", "MNIST")}  # a notebook may test on another set (07)
+        | row
+        for m in metrics
+        for model, row in m.get("models", {}).items()
+    ]
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows).sort_values("test_accuracy", ascending=False, kind="stable").head(top)
+    return pd.DataFrame(
+        {
+            "model": frame["model"],
+            "notebook": frame["notebook"],
+            "test set": frame["test_set"],
+            "test accuracy": frame["test_accuracy"].map(_percent),
+            "macro F1": frame["macro_f1"].map("{:.4f}".format),
+            "parameters": frame["parameters"].map("{:,}".format),
+            "train s": frame["train_seconds"],
+            "epochs": frame["epochs"],
+            "profile": frame["profile"],
+        }
+    )
+
+
+def transfer_table(metrics: list[dict], top: int | None = None) -> pd.DataFrame:
+    """The USPS transfer rows (a notebook's ``extra["usps"]``: one :class:`~digits.evaluate.Transfer` per
+    model), best on framed USPS first."""
+    rows = [
+        (m["notebook"], model, Transfer(**scores))
+        for m in metrics
+        for model, scores in m.get("extra", {}).get("usps", {}).items()
+    ]
+    rows = sorted(rows, key=lambda row: -row[2].usps_framed)[:top]
+    return pd.DataFrame(
+        [
+            {
+                "model (trained on MNIST only)": model,
+                "notebook": notebook,
+                "USPS test, framed like MNIST": _percent(t.usps_framed),
+                "USPS test, naive resize": _percent(t.usps_naive),
+                "MNIST test": _percent(t.mnist_test),
+            }
+            for notebook, model, t in rows
+        ]
+    )
+
+
+def _trained_minutes(m: dict) -> float:
+    """Training time as measured when each model was trained (cached or not); an ensemble's time is its
+    members' (listed in the notebook or trained by an earlier one), so it is not counted again."""
+    return sum(row["train_seconds"] for row in m.get("models", {}).values() if "members" not in row) / 60
+
+
+def run_times_table(metrics: list[dict]) -> pd.DataFrame:
+    """Per notebook: run time, models reloaded from the run cache, training time as measured, machine."""
+    return pd.DataFrame(
+        [
+            {
+                "notebook": m["notebook"],
+                "profile": m["profile"],
+                "run time (min)": f"{m['notebook_seconds'] / 60:.1f}",
+                "models from cache": f"{sum(r.get('cached', False) for r in m.get('models', {}).values())}"
+                f"/{len(m.get('models', {}))}",
+                "training time, as measured (min)": f"{_trained_minutes(m):.1f}",
+                "CPU": m["environment"].get("cpu", "?"),
+                "cores": m["environment"].get("cpu_count", "?"),
+            }
+            for m in metrics
+        ]
+    )
+
+
+def results_markdown(metrics: list[dict], top: int | None = None) -> str:
+    """The model leaderboard, the USPS transfer table and the notebook run times as Markdown."""
+    parts = [_markdown(models_table(metrics, top))]
+    transfer = transfer_table(metrics, top)
+    if not transfer.empty:
+        parts.append(f"Transfer to USPS (its test set; no model ever saw a USPS image):\n\n{_markdown(transfer)}")
+    total = sum(m["notebook_seconds"] for m in metrics) / 60
+    parts.append(
+        f"Notebook run times (total {total:.1f} min). A model reloaded from the run cache (same architecture, "
+        f"options, data and library versions) keeps the training time measured when it was trained:\n\n"
+        f"{_markdown(run_times_table(metrics))}"
+    )
+    return "\n".join(parts)
+
+
+def extras_markdown(reports: Path) -> str:
+    """The benchmark (reports/bench.json) and the web load test (reports/web_load.json), when present."""
+    parts = []
+    bench = reports / "bench.json"
+    if bench.exists():
+        b = json.loads(bench.read_text())
+        recipes = pd.DataFrame(
+            [
+                {
+                    "recipe": label,
+                    "model": b[label]["model"],
+                    "parameters": f"{b[label]['parameters']:,}",
+                    f"s to {100 * b['target']:.1f}% (median)": b[label]["median_seconds_to_target"],
+                    "epochs to target": b[label]["median_epochs_to_target"],
+                    "accuracy at the end": _percent(b[label]["median_final_accuracy"]),
+                    "runs": len(b[label]["runs"]),
+                }
+                for label in ("reference", "fast")
+            ]
+        )
+        inference = pd.DataFrame(
+            [
+                {"model": k, "images/s (batch 1000)": v["images_per_second"], "single image (ms, median)": v["single_image_ms"]}
+                for k, v in b["inference"].items()
+            ]
+        )
+        env = b["environment"]
+        parts.append(
+            f"Benchmark (`make bench`{', quick mode' if b['quick'] else ''}; {env.get('cpu')}, {env.get('cpu_count')} "
+            f"cores; speed-up reference/fast: {b['speedup_reference_over_fast']}x):\n\n"
+            f"{_markdown(recipes)}\n{_markdown(inference)}"
+        )
+    load = reports / "web_load.json"
+    if load.exists():
+        w = json.loads(load.read_text())
+        parts.append(
+            f"Web demo under load (`make demo-load`): {w['requests']} requests, {w['concurrency']} at a time, "
+            f"{w['errors']} errors, p50 {w['p50_ms']} ms, p95 {w['p95_ms']} ms, {w['requests_per_second']} requests/s.\n"
+        )
+    return "\n".join(parts)
+
+
+def write(reports: Path | None = None, readme: Path | None = None) -> None:
+    """Write reports/README.md and the results block of the top-level README from the metrics files."""
+    reports = reports or config.reports_dir()
+    metrics = load_metrics(reports)
+    body = results_markdown(metrics) if metrics else "No reports yet: run `make reports`.\n"
+    files.write_text(
+        reports / "README.md",
+        "# Reports\n\nGenerated by `python -m digits.reports leaderboard` from `reports/metrics/*.json`; "
+        f"do not edit by hand.\n\n{body}\n{extras_markdown(reports)}",
+    )
+    readme = readme or config.PROJ_ROOT / "README.md"
+    text = readme.read_text() if readme.exists() else ""
+    if RESULTS_START in text and RESULTS_END in text:
+        head, rest = text.split(RESULTS_START, 1)
+        _, tail = rest.split(RESULTS_END, 1)
+        block = (results_markdown(metrics, top=12) if metrics else "No reports yet.\n") + "\n" + extras_markdown(reports)
+        files.write_text(readme, f"{head}{RESULTS_START}\n{block}{RESULTS_END}{tail}")
