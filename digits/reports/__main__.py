@@ -8,6 +8,7 @@ import os
 import sys
 import time
 
+from .. import config
 from . import hygiene, leaderboard, runner
 
 
@@ -51,7 +52,8 @@ def _run(args) -> int:
     except runner.NotebookFailed as err:
         stem = str(err).split()[1]
         print(
-            f"error: {err}\nThe previous report of {stem} is untouched; the failed run is in reports/{stem}.failed.ipynb.",
+            f"error: {err}\nThe previous report of {stem} is untouched; the failed run is in "
+            f"{config.reports_dir() / (stem + '.failed.ipynb')}.",
             file=sys.stderr,
         )
         return 1
