@@ -142,3 +142,22 @@ def augmentation(spec: Augmentation = Augmentation(), seed=None) -> keras.Sequen
             layers.RandomErasing(factor=spec.erasing, scale=(0.02, 0.15), fill_value=0.0, value_range=(0, 1), seed=seed)
         )
     return keras.Sequential(steps, name="augmentation")
+
+
+@keras.saving.register_keras_serializable(package="digits")
+class Temperature(layers.Layer):
+    """Temperature scaling of a softmax output: softmax(log p / T). T > 1 softens over-confident
+    probabilities; the ranking of the classes, hence the predicted label, never changes."""
+
+    def __init__(self, temperature: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        self.temperature = float(temperature)
+
+    def call(self, proba):
+        logp = keras.ops.log(keras.ops.clip(proba, 1e-12, 1.0))
+        return keras.ops.softmax(logp / self.temperature, axis=-1)
+
+    def get_config(self):
+        return super().get_config() | {"temperature": self.temperature}

@@ -228,3 +228,98 @@ def tuning_hyperparameters(table: pd.DataFrame, hyperparameters: list[str], name
         ax.set_xlabel(hp)
     axes.flat[0].set_ylabel("validation accuracy")
     return _finish(fig, name)
+
+
+# --------------------------------------------------------------------------- the why-CNNs study
+
+
+def tolerance_curves(tables: dict[str, pd.DataFrame], name: str | None = None):
+    """One panel per transformation ({title: table with the transformation's values as index, one column
+    per model}), accuracy against the size of the transformation, one line per model."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.6 * len(tables), 3.6), squeeze=False)
+    for ax, (title, table) in zip(axes.flat, tables.items(), strict=True):
+        for model in table.columns:
+            ax.plot(table.index, table[model], marker="o", markersize=3, label=model)
+        ax.set(title=title, xlabel=table.index.name, ylabel="test accuracy", ylim=(0, 1.01))
+    axes.flat[0].legend(fontsize=8)
+    return _finish(fig, name)
+
+
+def learning_curves(runs: pd.DataFrame, name: str | None = None, title: str = "Accuracy against training images"):
+    """Test accuracy against training set size (log axis), mean and sd band over seeds per model
+    (``runs``: one row per run with columns model, n_train, test_accuracy)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    sns.lineplot(data=runs, x="n_train", y="test_accuracy", hue="model", errorbar="sd", marker="o", ax=ax)
+    ax.set(xscale="log", xlabel="training images", ylabel="test accuracy", title=title)
+    return _finish(fig, name)
+
+
+def pareto(runs: pd.DataFrame, name: str | None = None, title: str = "Accuracy against parameters"):
+    """Test accuracy against trainable parameters (log axis) for families of models, mean and sd over
+    seeds (``runs``: one row per run with columns family, parameters, test_accuracy)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    sns.lineplot(data=runs, x="parameters", y="test_accuracy", hue="family", errorbar="sd", marker="o", ax=ax)
+    ax.set(xscale="log", xlabel="trainable parameters", ylabel="test accuracy", title=title)
+    return _finish(fig, name)
+
+
+def weight_images(weights, title: str, ncols: int = 16, name: str | None = None):
+    """Weights as images on a diverging scale (red positive, blue negative), one per unit or filter."""
+    weights = np.asarray(weights)
+    nrows = int(np.ceil(len(weights) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(0.8 * ncols, 0.85 * nrows + 0.5), squeeze=False)
+    for ax, w in zip(axes.flat, list(weights) + [None] * (nrows * ncols - len(weights)), strict=True):
+        ax.axis("off")
+        if w is not None:
+            limit = float(np.abs(w).max()) or 1.0
+            ax.imshow(w, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    fig.suptitle(title)
+    return _finish(fig, name)
+
+
+def feature_maps(maps: dict[str, np.ndarray], per_layer: int = 8, name: str | None = None):
+    """The first ``per_layer`` channels of each layer's activations for one digit, one row per layer."""
+    fig, axes = plt.subplots(len(maps), per_layer, figsize=(1.2 * per_layer, 1.3 * len(maps)), squeeze=False)
+    for row, (layer, activation) in zip(axes, maps.items(), strict=True):
+        for k, ax in enumerate(row):
+            ax.axis("off")
+            if k < activation.shape[-1]:
+                ax.imshow(activation[..., k], cmap="viridis")
+        row[0].set_title(f"{layer} {activation.shape[0]}x{activation.shape[1]}", fontsize=8, loc="left")
+    return _finish(fig, name)
+
+
+def overlays(images, maps, titles, name: str | None = None, ncols: int = 8):
+    """Each digit in grey with its attribution map (saliency or class activation) over it."""
+    images, n = _squeeze(images), len(titles)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.4 * ncols, 1.55 * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap="gray")
+            ax.imshow(maps[i], cmap="jet", alpha=0.45)
+            ax.set_title(titles[i], fontsize=8)
+    return _finish(fig, name)
+
+
+def reliability_diagrams(tables: dict[str, pd.DataFrame], name: str | None = None):
+    """Accuracy against confidence per bin (``calibration.reliability`` tables), one panel per model;
+    the diagonal is perfect calibration."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 3.6), squeeze=False)
+    for ax, (title, table) in zip(axes.flat, tables.items(), strict=True):
+        filled = table.dropna()
+        ax.bar(filled["low"], filled["accuracy"], width=filled["high"] - filled["low"], align="edge", alpha=0.7)
+        ax.plot([0, 1], [0, 1], color="black", linewidth=1)
+        ax.set(title=title, xlabel="confidence", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1))
+    return _finish(fig, name)
+
+
+def embeddings(maps: dict[str, np.ndarray], labels, name: str | None = None):
+    """2-D embeddings ({title: N x 2}) as scatter plots coloured by class."""
+    fig, axes = plt.subplots(1, len(maps), figsize=(4.8 * len(maps), 4.4), squeeze=False)
+    for ax, (title, points) in zip(axes.flat, maps.items(), strict=True):
+        scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=4)
+        ax.set(title=title, xticks=[], yticks=[])
+    fig.colorbar(scatter, ax=axes[0, -1], ticks=range(10), label="digit")
+    return _finish(fig, name)

@@ -69,8 +69,12 @@ def environment() -> dict:
     return env
 
 
-def save_metrics(results, profile: str, extra: dict | None = None) -> Path:
-    """Write ``reports/metrics/<notebook>.json``: each model's test metrics plus environment and run time."""
+def save_metrics(results, profile: str, extra: dict | None = None, study_runs=()) -> Path:
+    """Write ``reports/metrics/<notebook>.json``: each model's test metrics plus environment and run time.
+
+    ``study_runs`` are runs trained only for a study's figures (on subsets, say): they are not leaderboard
+    models, but their number and training time are recorded under ``"study_runs"``.
+    """
     if not _state["notebook"]:
         raise RuntimeError("call digits.setup('<notebook name>') first, so the metrics file can be named")
     models = {}
@@ -87,6 +91,11 @@ def save_metrics(results, profile: str, extra: dict | None = None) -> Path:
         "profile": profile,
         "models": models,
         "extra": extra or {},
+        "study_runs": {
+            "runs": len(study_runs),
+            "cached": sum(r.cached for r in study_runs),
+            "train_seconds": round(sum(r.train_seconds for r in study_runs), 1),
+        },
         "environment": environment(),
         "notebook_seconds": round(time.perf_counter() - _state["started"], 1),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -188,3 +188,16 @@ def test_run_time_table_counts_an_ensembles_training_once():
     }
     cells = _cells(leaderboard.results_markdown([_metrics("09_x", models, seconds=600.0)]), "09_x")
     assert cells[4] == "4.0"  # a and b: 2 + 2 minutes, the ensemble not again
+
+
+def test_the_study_findings_reach_the_leaderboard():
+    extra = {
+        "permutation": {"MLP": {"original": 0.95, "permuted": 0.951}, "CNN": {"original": 0.98, "permuted": 0.93}},
+        "shift": {"MLP": [0.98, 0.9, 0.6, 0.3, 0.2], "CNN": [0.99, 0.97, 0.8, 0.5, 0.3]},
+        "data_efficiency": {"MLP": {"100": 0.6, "55000": 0.98}, "CNN": {"100": 0.7, "55000": 0.99}},
+        "calibration": {"CNN (cnn_improved)": {"ece": 0.01, "ece_scaled": 0.004, "temperature": 1.3}},
+        "shipped_temperature": 1.3,
+    }
+    text = leaderboard.results_markdown([_metrics("10_s", {}, extra)])
+    assert _cells(text, "CNN")[1:4] == ["98.00% → 93.00%", "80.00% / 30.00%", "70.00% (100 images)"]
+    assert "T = 1.30" in text and "1.00% raw and 0.40% as printed" in text

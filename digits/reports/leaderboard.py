@@ -77,10 +77,70 @@ def transfer_table(metrics: list[dict], top: int | None = None) -> pd.DataFrame:
     )
 
 
+def study_table(metrics: list[dict]) -> pd.DataFrame:
+    """The why-CNNs study's main findings (a notebook's ``extra`` with ``permutation``, ``shift``,
+    ``data_efficiency`` and ``calibration``), one row per model."""
+    study = next((m for m in metrics if "permutation" in m.get("extra", {})), None)
+    if study is None:
+        return pd.DataFrame()
+    e = study["extra"]
+    rows = []
+    for model, shift in e["shift"].items():
+        curve = e["data_efficiency"].get(model, {})
+        smallest = min(curve, key=int) if curve else None
+        cal = e["calibration"].get(model, {})
+        rows.append(
+            {
+                "model": model,
+                "pixels scrambled": f"{_percent(e['permutation'][model]['original'])} → "
+                f"{_percent(e['permutation'][model]['permuted'])}"
+                if model in e["permutation"]
+                else "",
+                "shifted 2 / 4 px": f"{_percent(shift[2])} / {_percent(shift[4])}",
+                "fewest training images": f"{_percent(curve[smallest])} ({int(smallest):,} images)" if curve else "",
+                "calibration error (ECE), raw → scaled": f"{_percent(cal['ece'])} → {_percent(cal['ece_scaled'])}"
+                if cal
+                else "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def confidence_note(metrics: list[dict]) -> str:
+    """How far the confidence that ``predict`` and the demo print can be trusted, from notebook 10's figures."""
+    study = next((m for m in metrics if "calibration" in m.get("extra", {})), None)
+    if study is None:
+        return ""
+    e = study["extra"]
+    shipped_model = next((k for k in e["calibration"] if "cnn_improved" in k), None)
+    if shipped_model is None:
+        return ""
+    cal = e["calibration"][shipped_model]
+    if e.get("shipped_temperature"):
+        return (
+            f"The shipped model's confidences are temperature-scaled (T = {e['shipped_temperature']:.2f}, fitted on the "
+            f"validation set): its expected calibration error on the MNIST test set is {_percent(cal['ece'])} raw and "
+            f"{_percent(cal['ece_scaled'])} as printed by `predict` and the demo.\n"
+        )
+    return (
+        f"The shipped model's expected calibration error on the MNIST test set is {_percent(cal['ece'])}; temperature "
+        f"scaling did not improve it on validation, so `predict` and the demo print the model's own probabilities.\n"
+    )
+
+
 def _trained_minutes(m: dict) -> float:
-    """Training time as measured when each model was trained (cached or not); an ensemble's time is its
-    members' (listed in the notebook or trained by an earlier one), so it is not counted again."""
-    return sum(row["train_seconds"] for row in m.get("models", {}).values() if "members" not in row) / 60
+    """Training time as measured when each model was trained (cached or not), a study's runs included; an
+    ensemble's time is its members' (listed in the notebook or trained by an earlier one), so it is not
+    counted again."""
+    models = sum(row["train_seconds"] for row in m.get("models", {}).values() if "members" not in row)
+    return (models + m.get("study_runs", {}).get("train_seconds", 0.0)) / 60
+
+
+def _from_cache(m: dict) -> str:
+    """Runs reloaded from the run cache, of all the notebook's runs."""
+    rows, study = list(m.get("models", {}).values()), m.get("study_runs", {})
+    cached = sum(r.get("cached", False) for r in rows) + study.get("cached", 0)
+    return f"{cached}/{len(rows) + study.get('runs', 0)}"
 
 
 def run_times_table(metrics: list[dict]) -> pd.DataFrame:
@@ -91,8 +151,7 @@ def run_times_table(metrics: list[dict]) -> pd.DataFrame:
                 "notebook": m["notebook"],
                 "profile": m["profile"],
                 "run time (min)": f"{m['notebook_seconds'] / 60:.1f}",
-                "models from cache": f"{sum(r.get('cached', False) for r in m.get('models', {}).values())}"
-                f"/{len(m.get('models', {}))}",
+                "runs from cache": _from_cache(m),
                 "training time, as measured (min)": f"{_trained_minutes(m):.1f}",
                 "CPU": m["environment"].get("cpu", "?"),
                 "cores": m["environment"].get("cpu_count", "?"),
@@ -108,6 +167,12 @@ def results_markdown(metrics: list[dict], top: int | None = None) -> str:
     transfer = transfer_table(metrics, top)
     if not transfer.empty:
         parts.append(f"Transfer to USPS (its test set; no model ever saw a USPS image):\n\n{_markdown(transfer)}")
+    study = study_table(metrics)
+    if not study.empty:
+        parts.append(
+            "Why CNNs beat MLPs (notebook 10; test accuracy, pixels scrambled and fewest images on training subsets):"
+            f"\n\n{_markdown(study)}\n{confidence_note(metrics)}"
+        )
     total = sum(m["notebook_seconds"] for m in metrics) / 60
     parts.append(
         f"Notebook run times (total {total:.1f} min). A model reloaded from the run cache (same architecture, "
@@ -160,8 +225,11 @@ def extras_markdown(reports: Path) -> str:
 
 
 def write(reports: Path | None = None, readme: Path | None = None) -> None:
-    """Write reports/README.md and the results block of the top-level README from the metrics files."""
+    """Write ``<reports>/README.md`` from the metrics files, and the results block of the top-level README
+    when ``reports`` is the project's own ``reports/`` (a run into another folder leaves the README alone)."""
     reports = reports or config.reports_dir()
+    if readme is None and reports.resolve() == (config.PROJ_ROOT / "reports").resolve():
+        readme = config.PROJ_ROOT / "README.md"
     metrics = load_metrics(reports)
     body = results_markdown(metrics) if metrics else "No reports yet: run `make reports`.\n"
     files.write_text(
@@ -169,8 +237,7 @@ def write(reports: Path | None = None, readme: Path | None = None) -> None:
         "# Reports\n\nGenerated by `python -m digits.reports leaderboard` from `reports/metrics/*.json`; "
         f"do not edit by hand.\n\n{body}\n{extras_markdown(reports)}",
     )
-    readme = readme or config.PROJ_ROOT / "README.md"
-    text = readme.read_text() if readme.exists() else ""
+    text = readme.read_text() if readme is not None and readme.exists() else ""
     if RESULTS_START in text and RESULTS_END in text:
         head, rest = text.split(RESULTS_START, 1)
         _, tail = rest.split(RESULTS_END, 1)
