@@ -52,6 +52,8 @@ class TrainConfig:
             decay to zero over all epochs) or "warmup_cosine" (10% warm-up from lr/10, then cosine).
         early_stopping: patience in epochs (the best weights are restored), or None.
         clipnorm: gradient clipping by global norm, or None.
+        ema: keep an exponential moving average of the weights with this momentum (e.g. 0.999) and end
+            training with the averaged weights (Keras' ``use_ema``), or None.
         validate: evaluate on the validation set after each epoch (early stopping and "plateau" need it).
     """
 
@@ -62,6 +64,7 @@ class TrainConfig:
     early_stopping: int | None = None
     monitor: str = "val_loss"
     clipnorm: float | None = None
+    ema: float | None = None
     hparams: dict = field(default_factory=dict)
     augment: Augmentation | dict | bool | None = None
     deskew: bool = False
@@ -90,6 +93,8 @@ class TrainConfig:
             out.append(f"early_stopping is a patience in epochs (integer >= 1) or None, got {self.early_stopping!r}")
         if self.clipnorm is not None and not (isinstance(self.clipnorm, (int, float)) and self.clipnorm > 0):
             out.append(f"clipnorm must be a positive number or None, got {self.clipnorm!r}")
+        if self.ema is not None and not (isinstance(self.ema, float) and 0 < self.ema < 1):
+            out.append(f"ema is a momentum in (0, 1), such as 0.999, or None, got {self.ema!r}")
         if not isinstance(self.hparams, dict):
             out.append(f"hparams must be a dict of the architecture's hyperparameters, got {self.hparams!r}")
         if not self.validate and (self.early_stopping or self.lr_schedule == "plateau"):
@@ -256,7 +261,12 @@ def compile_model(model: str, data: Splits, cfg: TrainConfig, strategy=None) -> 
         net = models.build(
             model, data.input_shape, data.num_classes, augment=cfg.augment, deskew=cfg.deskew, **cfg.hparams
         )
-        optimizer = keras.optimizers.Adam(learning_rate=_learning_rate(cfg, len(data.y_train)), clipnorm=cfg.clipnorm)
+        optimizer = keras.optimizers.Adam(
+            learning_rate=_learning_rate(cfg, len(data.y_train)),
+            clipnorm=cfg.clipnorm,
+            use_ema=cfg.ema is not None,
+            ema_momentum=cfg.ema or 0.99,
+        )
         net.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return net
 

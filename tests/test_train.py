@@ -115,6 +115,7 @@ def test_training_options_are_checked(small_splits):
         {"lr_schedule": "step"},
         {"early_stopping": 0},
         {"clipnorm": -1.0},
+        {"ema": 1.5},
     ):
         with pytest.raises(ValueError, match=next(iter(bad))):
             train.fit("mlp_baseline", small_splits, **bad)

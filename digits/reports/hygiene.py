@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 from nbstripout import strip_output
 
+from .. import files
 from .runner import notebooks, run_notebook
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
@@ -43,7 +44,7 @@ def strip(path: Path) -> bool:
                     out["execution_count"] = 1
     after = nbformat.writes(nb)
     if after != before:
-        nbformat.write(nb, path)
+        files.write_text(path, after if after.endswith("\n") else after + "\n")
     return after != before
 
 
@@ -60,7 +61,7 @@ def refresh_references(names: list[str] | None = None) -> list[str]:
         for cell in nb.cells:
             if is_check_cell(cell):
                 cell.outputs = [o for o in outputs[cell.source] if o.output_type == "stream"]
-        nbformat.write(nb, source)
+        files.write_text(source, nbformat.writes(nb) + "\n")
         strip(source)
         done.append(source.stem)
     return done
