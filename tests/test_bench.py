@@ -1,5 +1,7 @@
 import json
+import time
 
+import numpy as np
 from conftest import needs_real_data
 
 from digits import bench, config, models, recipes
@@ -35,3 +37,20 @@ def test_time_to_target_stops_the_reference_at_the_target(small_splits):
     assert run["seconds_to_target"] is not None and run["final_accuracy"] >= 0.5
     assert run["epochs_to_target"] < 2  # stopped early, not after both epochs
     assert models.count_params(model) == 34_826
+
+
+def test_the_clock_stands_still_while_keras_starts_an_epoch():
+    y = np.arange(20) % 10
+    clock = bench.TimeToTarget(np.zeros((20, 28, 28, 1)), y, target=0.99, every=1_000, stop=False)
+    clock.set_model(lambda x, training=False: np.eye(10)[y[: len(x)]])  # always right
+    clock.set_params({"steps": 2})
+    clock.on_train_begin()
+    for epoch in range(2):
+        clock.on_epoch_begin(epoch)
+        if epoch:
+            time.sleep(0.3)  # Keras starting the next epoch's data iterator
+        clock.on_train_batch_end(0)
+        clock.on_train_batch_end(1)
+        clock.on_epoch_end(epoch)
+    assert clock.excluded >= 0.3 and clock.elapsed < 0.3
+    assert [c["epochs"] for c in clock.checks] == [1.0, 2.0] and clock.reached == clock.checks[0]
