@@ -1,9 +1,10 @@
+import io
 import json
 
 import numpy as np
 import pytest
 from conftest import needs_real_data
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from digits import preprocess
 from digits.__main__ import main
@@ -159,3 +160,27 @@ def test_uneven_lighting_and_jpeg_noise_are_removed(tmp_path):
     assert _similarity(out, preprocess.frame_digit(digit)) > 0.85
     rows, cols = np.nonzero(out > 30)
     assert max(np.ptp(rows), np.ptp(cols)) >= 17  # the digit, not the shading, fills the 20x20 box
+
+
+def _bold_digit_photo(points, pen: int, gradient: bool = True) -> tuple[bytes, np.ndarray]:
+    """A digit drawn with a round pen of ``pen`` pixels on a 280x280 white canvas (digit 200 px high), optionally
+    lit unevenly; returns the PNG bytes and the stroke mask."""
+    canvas = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(canvas).line(points, fill=0, width=pen, joint="curve")
+    for x, y in (points[0], points[-1]):  # round pen ends
+        ImageDraw.Draw(canvas).ellipse((x - pen // 2, y - pen // 2, x + pen // 2, y + pen // 2), fill=0)
+    pixels = np.asarray(canvas, float)
+    if gradient:
+        pixels = pixels * np.linspace(0.6, 1.0, 280)[None, :]  # light falls off to the left
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue(), np.asarray(canvas) < 128
+
+
+@pytest.mark.parametrize("pen_share", [0.01, 0.05, 0.15, 0.25, 0.35])
+@pytest.mark.parametrize("points", [[(140, 40), (140, 240)], [(60, 50), (220, 50), (120, 240)]], ids=["one", "seven"])
+def test_a_stroke_of_any_width_stays_filled(pen_share, points):
+    png, stroke = _bold_digit_photo(points, max(2, round(pen_share * 200)))
+    ink = preprocess.read_image(png)
+    assert np.mean(ink[stroke] > 0.5 * ink.max()) > 0.95  # solid, not hollowed into its outline
+    assert np.mean(ink[~stroke] < 0.1 * ink.max()) > 0.99  # and the unevenly lit paper is gone
