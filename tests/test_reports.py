@@ -37,6 +37,13 @@ def test_notebook_sources_are_clean(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_understands_every_parameter(path):
+    cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    assigned = [t.id for node in ast.parse(cell.source).body for t in node.targets]  # every line is NAME = value
+    assert list(runner.declared_parameters(path)) == assigned  # papermill skips a line it cannot parse
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_profile_sets_only_parameters_the_notebook_declares(path):
     declared = runner.declared_parameters(path)
     for profile in runner.profiles():
