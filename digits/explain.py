@@ -48,14 +48,11 @@ def _gradients(model: keras.Model, images, classes, inner: keras.layers.Layer | 
     if not isinstance(head, layers.Dense):
         raise ValueError(f"{model.name} must end in a Dense softmax layer to be explained")
     x = tf.convert_to_tensor(_as_batch(images))
-    probe = keras.Model(model.input, [inner.output if inner is not None else model.input, head.input])
-    kernel, bias = head.kernel, head.bias
+    probe = keras.Model(model.input, [inner.output, head.input] if inner is not None else head.input)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        activations, features = probe(x, training=False)
-        if inner is None:
-            activations = x
-        logits = tf.matmul(features, kernel) + bias
+        activations, features = probe(x, training=False) if inner is not None else (x, probe(x, training=False))
+        logits = tf.matmul(features, head.kernel) + head.bias
         picked = tf.gather(logits, tf.convert_to_tensor(classes), axis=1, batch_dims=1)
     return np.asarray(activations), np.asarray(tape.gradient(picked, activations))
 

@@ -77,10 +77,15 @@ def transfer_table(metrics: list[dict], top: int | None = None) -> pd.DataFrame:
     )
 
 
+def _study(metrics: list[dict]) -> dict | None:
+    """The metrics of the why-CNNs study (notebook 10), if it has run."""
+    return next((m for m in metrics if "permutation" in m.get("extra", {})), None)
+
+
 def study_table(metrics: list[dict]) -> pd.DataFrame:
     """The why-CNNs study's main findings (a notebook's ``extra`` with ``permutation``, ``shift``,
     ``data_efficiency`` and ``calibration``), one row per model."""
-    study = next((m for m in metrics if "permutation" in m.get("extra", {})), None)
+    study = _study(metrics)
     if study is None:
         return pd.DataFrame()
     e = study["extra"]
@@ -108,7 +113,7 @@ def study_table(metrics: list[dict]) -> pd.DataFrame:
 
 def confidence_note(metrics: list[dict]) -> str:
     """How far the confidence that ``predict`` and the demo print can be trusted, from notebook 10's figures."""
-    study = next((m for m in metrics if "calibration" in m.get("extra", {})), None)
+    study = _study(metrics)
     if study is None:
         return ""
     e = study["extra"]
