@@ -97,6 +97,16 @@ def test_an_override_reaches_the_executed_notebook(notebooks_dir, capsys):
     assert "no chosen notebook has the parameter(s) ['EPOCHZ']" in capsys.readouterr().err
 
 
+def test_a_relative_data_folder_reaches_the_kernel_as_given_by_the_user(notebooks_dir, tmp_path, monkeypatch):
+    _notebook(notebooks_dir / "50_where.ipynb", [new_code_cell("import os; print(os.environ['DIGITS_DATA_DIR'])")])
+    (tmp_path / "mydata").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGITS_DATA_DIR", "mydata")  # relative to where the user typed, not to notebooks/
+    assert cli.main(["run", "50_where", "--profile", "smoke"]) == 0
+    executed = nbformat.read(config.reports_dir() / "50_where.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"].strip() == str(tmp_path / "mydata")
+
+
 def test_papermill_runs_a_notebook_end_to_end(tmp_path):
     out = tmp_path / "reports"
     seconds = runner.run_notebook(config.PROJ_ROOT / "notebooks" / "00_eda.ipynb", "smoke", reports=out)

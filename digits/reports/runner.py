@@ -91,6 +91,9 @@ def _failure_message(err: Exception, notebook: str) -> str:
     return f"notebook {notebook} failed at {where}: {ename}: {evalue}"
 
 
+FOLDER_VARIABLES = ("DIGITS_DATA_DIR", "DIGITS_CACHE_DIR")
+
+
 @contextmanager
 def _environment(**values):
     """Set environment variables for the kernel papermill starts, restoring them afterwards."""
@@ -101,6 +104,11 @@ def _environment(**values):
     finally:
         for k, v in before.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def _absolute_folders() -> dict:
+    """The user's folder settings as absolute paths: the kernel runs in ``notebooks/``, not where the user typed."""
+    return {k: os.path.abspath(os.environ[k]) for k in FOLDER_VARIABLES if os.environ.get(k)}
 
 
 def run_notebook(
@@ -116,7 +124,7 @@ def run_notebook(
     executed = staging / f"{stem}.ipynb"
     started = time.perf_counter()
     try:
-        with _environment(DIGITS_REPORTS_DIR=str(staging), DIGITS_HEADLESS="1"):
+        with _environment(DIGITS_REPORTS_DIR=str(staging), DIGITS_HEADLESS="1", **_absolute_folders()):
             papermill.execute_notebook(
                 str(source),
                 str(executed),
