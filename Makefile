@@ -18,7 +18,7 @@ OWN_VARIABLES := PYTHON PROFILE PORT MODEL ALGO TRIALS BUDGET WORKERS DIGITS_DAT
 NOTEBOOK_PARAMETERS := $(foreach v,$(filter-out $(addsuffix =%,$(OWN_VARIABLES)),$(MAKEOVERRIDES)),--set '$(v)')
 
 .PHONY: help setup test test-fast lint format reports report-% leaderboard strip references clean-cache \
-	demo demo-load bench tune tune-distributed tensorboard
+	demo demo-load bench export tune tune-distributed tensorboard
 .DEFAULT_GOAL := help
 
 help:
@@ -29,6 +29,7 @@ help:
 	@echo "make demo [PORT=8000]           web demo on http://127.0.0.1:PORT/ (draw a digit or a number)"
 	@echo "make demo-load                  500 requests, 8 at a time, on loopback -> reports/web_load.json"
 	@echo "make bench                      fast recipe vs Keras' simple convnet: time to 99%, inference -> reports/bench.json"
+	@echo "make export                     the shipped model as .keras, .h5, SavedModel, TFLite (float, float16, int8) -> reports/export.json"
 	@echo "make tune [MODEL=mlp|cnn ALGO=random|hyperband|bayesian TRIALS=20 BUDGET=30]   resumable Keras Tuner search"
 	@echo "make tune-distributed WORKERS=2  a chief and N workers on localhost, one results table"
 	@echo "make tensorboard [PORT=6006]    TensorBoard on loopback over the runs trained with DIGITS_TENSORBOARD=1"
@@ -85,6 +86,9 @@ demo-load: setup
 
 bench: setup
 	$(PY) -m digits.bench --repeats 3
+
+export: setup
+	$(PY) -m digits.export
 
 tune: setup
 	$(PY) -m digits tune --model $(MODEL) --algo $(ALGO) --max-trials $(TRIALS) --budget-minutes $(BUDGET) --retrain-epochs 20

@@ -1,4 +1,4 @@
-"""Command line: ``python -m digits predict|evaluate|tune|serve ...`` (run with --help for details).
+"""Command line: ``python -m digits predict|evaluate|tune|export|serve ...`` (run with --help for details).
 
 Each command imports the modules it needs when it runs (the web server and Keras Tuner only for
 ``serve`` and ``tune``).
@@ -137,6 +137,28 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from . import data, export
+
+    try:
+        export.check_options(args.format, args.quantize)
+    except ValueError as err:
+        raise CliError(str(err)) from err
+    out = Path(args.out)
+    if out.suffix != export.SUFFIX[args.format] and args.format != "savedmodel":
+        raise CliError(f"--out {out}: a {args.format} file must end in {export.SUFFIX[args.format]}")
+    model = load_model(args.model, "mnist10")  # a --model file of any task loads as it is
+    calibration = None
+    if args.quantize == "int8":  # calibrated on training images of the model's size
+        (x_train, _), _ = data.load_mnist()
+        if model.input_shape[1:3] != x_train.shape[1:]:
+            raise CliError(f"int8 calibration uses 28 x 28 MNIST digits; this model takes {model.input_shape[1:3]}")
+        calibration = x_train[np.random.default_rng(0).choice(len(x_train), 500, replace=False)]
+    path = export.export(model, args.format, out, args.quantize, calibration)
+    print(json.dumps({"format": args.format, "quantize": args.quantize, "path": str(path)}))
+    return 0
+
+
 def cmd_serve(args) -> int:
     from .web import serve
 
@@ -174,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--workers", type=int, default=0, help="run distributed: a chief and N workers on localhost")
     t.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)
     t.set_defaults(run=cmd_tune)
+    x = sub.add_parser("export", help="export a model for serving (SavedModel) or phones (TFLite)")
+    x.add_argument("--model", help="a .keras model (default: the shipped digit model)")
+    x.add_argument("--format", required=True, help="keras, h5, savedmodel or tflite")
+    x.add_argument("--quantize", help="tflite only: float16 (half-size weights) or int8 (calibrated on MNIST)")
+    x.add_argument("--out", required=True, help="the file (a folder for savedmodel) to write")
+    x.set_defaults(run=cmd_export)
     s = sub.add_parser("serve", help="the web demo: draw a digit or a number and see the prediction")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     s.add_argument("--port", type=int, default=8000)

@@ -186,6 +186,15 @@ def test_leaderboard_is_built_from_metrics_files(tmp_path):
     assert _cells(text, "m_01_a")[:4] == ["m_01_a", "01_a", "MNIST", "98.10%"]
 
 
+def test_the_export_table_reads_export_json(tmp_path):
+    artefact = {"format": "tflite", "quantize": "int8", "file": "digit-int8.tflite", "size_bytes": 411832}
+    artefact |= {"test_accuracy": 0.9961, "agreement": 0.9998, "latency_ms_p50": 0.6974}
+    payload = {"model": "m.keras", "n_test": 10000, "latency": "median", "artefacts": [artefact]}
+    (tmp_path / "export.json").write_text(json.dumps(payload))
+    text = leaderboard.extras_markdown(tmp_path)
+    assert _cells(text, "tflite (int8)") == ["tflite (int8)", "digit-int8.tflite", "402", "99.61%", "99.98%", "0.70"]
+
+
 def test_usps_transfer_table_lists_models_best_first():
     usps = {
         "plain": {"mnist_test": 0.99, "usps_naive": 0.8, "usps_framed": 0.975},
@@ -216,7 +225,11 @@ def test_the_study_findings_reach_the_leaderboard():
         "data_efficiency": {"MLP": {"100": 0.6, "55000": 0.98}, "CNN": {"100": 0.7, "55000": 0.99}},
         "calibration": {"CNN (cnn_improved)": {"ece": 0.01, "ece_scaled": 0.004, "temperature": 1.3}},
         "shipped_temperature": 1.3,
+        "shipped_calibration": {"ece": 0.02, "ece_scaled": 0.005, "temperature": 1.4, "shipped": True},
     }
     text = leaderboard.results_markdown([_metrics("10_s", {}, extra)])
     assert _cells(text, "CNN")[1:4] == ["98.00% → 93.00%", "80.00% / 30.00%", "70.00% (100 images)"]
-    assert "T = 1.30" in text and "1.00% raw and 0.40% as printed" in text
+    assert "T = 1.40" in text and "2.00% raw and 0.50% as printed" in text  # the shipped file's own figures
+    extra["shipped_calibration"]["shipped"] = False
+    text = leaderboard.results_markdown([_metrics("10_s", {}, extra)])
+    assert "error on the MNIST test set is 2.00%; temperature scaling did not improve it" in text

@@ -117,13 +117,12 @@ def confidence_note(metrics: list[dict]) -> str:
     if study is None:
         return ""
     e = study["extra"]
-    shipped_model = next((k for k in e["calibration"] if "cnn_improved" in k), None)
-    if shipped_model is None:
+    cal = e.get("shipped_calibration")  # measured on the shipped file itself
+    if cal is None:
         return ""
-    cal = e["calibration"][shipped_model]
-    if e.get("shipped_temperature"):
+    if cal["shipped"]:
         return (
-            f"The shipped model's confidences are temperature-scaled (T = {e['shipped_temperature']:.2f}, fitted on the "
+            f"The shipped model's confidences are temperature-scaled (T = {cal['temperature']:.2f}, fitted on the "
             f"validation set): its expected calibration error on the MNIST test set is {_percent(cal['ece'])} raw and "
             f"{_percent(cal['ece_scaled'])} as printed by `predict` and the demo.\n"
         )
@@ -188,7 +187,7 @@ def results_markdown(metrics: list[dict], top: int | None = None) -> str:
 
 
 def extras_markdown(reports: Path) -> str:
-    """The benchmark (reports/bench.json) and the web load test (reports/web_load.json), when present."""
+    """The benchmark (bench.json), the exported models (export.json) and the web load test (web_load.json), when present."""
     parts = []
     bench = reports / "bench.json"
     if bench.exists():
@@ -218,6 +217,26 @@ def extras_markdown(reports: Path) -> str:
             f"Benchmark (`make bench`{', quick mode' if b['quick'] else ''}; {env.get('cpu')}, {env.get('cpu_count')} "
             f"cores; speed-up reference/fast: {b['speedup_reference_over_fast']}x):\n\n"
             f"{_markdown(recipes)}\n{_markdown(inference)}"
+        )
+    exported = reports / "export.json"
+    if exported.exists():
+        e = json.loads(exported.read_text())
+        table = pd.DataFrame(
+            [
+                {
+                    "format": a["format"] + ("" if a["quantize"] == "none" else f" ({a['quantize']})"),
+                    "file": a["file"],
+                    "size (KB)": f"{a['size_bytes'] / 1024:,.0f}",
+                    "MNIST test accuracy": _percent(a["test_accuracy"]),
+                    "same label as Keras": _percent(a["agreement"]),
+                    "single image (ms, median)": f"{a['latency_ms_p50']:.2f}",
+                }
+                for a in e["artefacts"]
+            ]
+        )
+        parts.append(
+            f"Exported for deployment (`make export`, from `{e['model']}`; each file loaded back and run on the "
+            f"{e['n_test']:,} MNIST test digits; latency: {e['latency']}):\n\n{_markdown(table)}"
         )
     load = reports / "web_load.json"
     if load.exists():
