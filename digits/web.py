@@ -4,7 +4,8 @@
 
 ``POST /api/predict`` takes the image as multipart field ``image`` or as JSON
 ``{"image": "<base64 PNG or data URL>", "mode": "digit"|"number"}`` and answers
-``{"label", "confidence", "top3", "preprocessed_png"}``. Prediction goes through
+``{"label", "confidence", "top3", "top5", "probabilities", "preprocessed_png"}`` (``probabilities``: one per
+class, 10 or 100). It is served by waitress, a production WSGI server, on loopback. Prediction goes through
 ``digits.preprocess`` and the shipped models, exactly as the command line does.
 """
 
@@ -18,14 +19,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from flask import Flask, jsonify, request
 from PIL import Image
+from waitress import serve as waitress_serve
+from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import make_server, run_simple
 
 from . import config, data, evaluate, files, preprocess, shipped
 from .session import environment
@@ -66,7 +70,11 @@ class Predictor:
         model = self.model(mode)
         with self._lock:  # one inference at a time: Keras models are not re-entrant
             proba = np.asarray(model(x[np.newaxis, ..., np.newaxis], training=False))[0]
-        return evaluate.top_k(proba) | {"preprocessed_png": png_data_url(x)}
+        return (
+            evaluate.top_k(proba)
+            | evaluate.top_k(proba, 5)
+            | {"probabilities": [round(float(p), 4) for p in proba], "preprocessed_png": png_data_url(x)}
+        )
 
 
 def png_data_url(pixels: np.ndarray) -> str:
@@ -141,10 +149,25 @@ def create_app(predictor: Predictor | None = None) -> Flask:
     return app
 
 
+THREADS = 8  # waitress worker threads; inference itself runs one at a time (Predictor's lock)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the demo on ``host:port`` (loopback by default)."""
+    """Run the demo on ``host:port`` (loopback by default) with waitress."""
     print(f"digits demo on http://{host}:{port}/  (Ctrl-C to stop)")
-    run_simple(host, port, create_app(), threaded=True)
+    waitress_serve(create_app(), host=host, port=port, threads=THREADS)
+
+
+@contextmanager
+def running(app: Flask) -> Iterator[str]:
+    """Serve ``app`` with waitress on a free loopback port while the block runs; yields its URL."""
+    server = create_server(app, host="127.0.0.1", port=0, threads=THREADS)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
 
 
 def load_test(url: str, png: bytes, requests: int = 500, concurrency: int = 8, mode: str = "digit") -> dict:
@@ -181,14 +204,10 @@ def record_load_test(requests: int = 500, concurrency: int = 8) -> dict:
     _, (x_test, _) = data.load_mnist()
     buffer = io.BytesIO()
     Image.fromarray(x_test[0]).save(buffer, format="PNG")
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        stats = load_test(f"http://127.0.0.1:{server.server_port}", buffer.getvalue(), requests, concurrency)
-    finally:
-        server.shutdown()
-    stats |= {"model": str(shipped.SHIPPED["mnist10"].relative_to(config.PROJ_ROOT)), "environment": environment()}
+    with running(create_app()) as url:
+        stats = load_test(url, buffer.getvalue(), requests, concurrency)
+    model = str(shipped.SHIPPED["mnist10"].relative_to(config.PROJ_ROOT))
+    stats |= {"server": f"waitress, {THREADS} threads", "model": model, "environment": environment()}
     files.write_json(config.reports_dir() / "web_load.json", stats)
     return stats
 

@@ -2,7 +2,6 @@ import base64
 import io
 import json
 import shutil
-import threading
 
 import numpy as np
 import pytest
@@ -55,6 +54,8 @@ def test_multipart_upload_of_a_digit(client, mnist_test):
         assert reply.status_code == 200, reply.json
         body = reply.json
         assert set(body) >= {"label", "confidence", "top3", "preprocessed_png"} and len(body["top3"]) == 3
+        assert len(body["probabilities"]) == 10 and abs(sum(body["probabilities"]) - 1) < 1e-3
+        assert body["probabilities"][body["label"]] == max(body["probabilities"]) == body["confidence"]
         hits += body["label"] == y[i]
     assert hits >= 9
     seen = Image.open(io.BytesIO(base64.b64decode(body["preprocessed_png"].split(",", 1)[1])))
@@ -70,6 +71,8 @@ def test_json_base64_number_mode(client, mnist_test):
     )
     assert reply.status_code == 200, reply.json
     assert reply.json["label"] == 10 * y[0] + y[1]
+    assert len(reply.json["probabilities"]) == 100
+    assert len(reply.json["top5"]) == 5 and reply.json["top5"][0]["label"] == reply.json["label"]
     seen = Image.open(io.BytesIO(base64.b64decode(reply.json["preprocessed_png"].split(",", 1)[1])))
     assert seen.size == (56, 28)
 
@@ -109,14 +112,8 @@ def test_the_page_is_served(client):
 
 @pytest.fixture(scope="module")
 def live_server(small_model_path, small_number_model_path):
-    from werkzeug.serving import make_server
-
-    app = web.create_app(web.Predictor(small_model_path, small_number_model_path))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with web.running(web.create_app(web.Predictor(small_model_path, small_number_model_path))) as url:
+        yield url
 
 
 def test_bounded_load_on_loopback(live_server, mnist_test):
@@ -159,16 +156,19 @@ def test_drawing_a_one_in_a_real_browser(live_server):
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     try:
         driver.get(live_server)
+        assert not driver.find_element(By.ID, "seen-box").is_displayed()  # no empty image before a prediction
         pad = driver.find_element(By.ID, "pad")
         stroke = ActionChains(driver).move_to_element_with_offset(pad, 5, -90).click_and_hold()
         for _ in range(18):
             stroke = stroke.move_by_offset(-1, 10)
-        stroke.release().perform()
-        driver.find_element(By.ID, "predict").click()
+        stroke.release().perform()  # no button: the page predicts once the pen rests
         label = WebDriverWait(driver, 30).until(
             lambda d: (d.find_element(By.ID, "label").text or "–") != "–" and d.find_element(By.ID, "label").text
         )
         assert label == "1"
+        bars = driver.find_elements(By.CSS_SELECTOR, "#probabilities .bar")
+        assert [b.find_element(By.TAG_NAME, "b").text for b in bars] == [str(d) for d in range(10)]
+        assert driver.find_element(By.ID, "seen").get_property("naturalWidth") == 28
         shot = config.PROJ_ROOT / "reports" / "figures" / "web_demo" / "draw_one.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(shot))
