@@ -36,14 +36,14 @@ def cmd_predict(args) -> int:
 
     task = "mnist100" if args.two_digit else "mnist10"
     model = load_model(args.model, task)
-    prepared, failures = {}, {}
-    for name in args.files:
+    probs, failures = {}, {}
+    for name in args.files:  # a number may be split in several ways: the model's surest reading wins
         try:
-            prepared[name] = preprocess.prepare(Path(name), two_digit=args.two_digit)
+            candidates = preprocess.prepare_candidates(Path(name), two_digit=args.two_digit)
         except preprocess.ImageError as err:
             failures[name] = str(err)
-    proba = evaluate.predict_proba(model, np.stack(list(prepared.values()))) if prepared else []
-    probs = dict(zip(prepared, proba, strict=False))
+            continue
+        probs[name], _ = evaluate.most_confident(model, candidates)
     for name in args.files:
         if name in failures:
             record = {"file": name, "error": failures[name]}

@@ -20,6 +20,19 @@ def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 
+def surest(proba: np.ndarray) -> int:
+    """Index of the reading (row of ``proba``) whose top class is most probable."""
+    return int(np.argmax(np.asarray(proba).max(axis=1)))
+
+
+def most_confident(model, candidates: np.ndarray) -> tuple[np.ndarray, int]:
+    """The class probabilities of the candidate reading (k x H x W) the model is surest of, and its index:
+    how a two-digit image whose digits touch or overlap is read (``preprocess.prepare_candidates``)."""
+    proba = predict_proba(model, candidates)
+    best = surest(proba)
+    return proba[best], best
+
+
 def top_k(proba: np.ndarray, k: int = 3) -> dict:
     """The label, its confidence and the ``k`` most likely labels of one probability vector."""
     order = np.argsort(-proba)[:k]

@@ -100,10 +100,10 @@ def read_image(source) -> np.ndarray:
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if np.median(border) > 127:  # light paper: make the ink the bright part
         grey = 255.0 - grey
-    ink = remove_paper(grey)
+    ink = remove_rules(remove_paper(grey))
     if ink.max() < MIN_CONTRAST:
         raise ImageError(f"{label}: looks blank (no stroke stands out from the background)")
-    return ink
+    return keep_main_ink(ink)
 
 
 def otsu_threshold(values: np.ndarray) -> float:
@@ -127,9 +127,10 @@ def paper_level(grey: np.ndarray) -> np.ndarray:
     step = max(1, max(grey.shape) // 96)  # estimate on a small copy: the background is smooth
     small = grey[::step, ::step].astype(np.float32)
     sigma = max(small.shape) / 8
-    level = ndimage.gaussian_filter(
-        ndimage.percentile_filter(small, 10, size=max(3, max(small.shape) // 2), mode="nearest"), sigma, mode="nearest"
-    )
+    tiny = small[::3, ::3]  # the first guess is coarse: a rank filter on a ~32-pixel copy is enough (and fast)
+    guess = ndimage.percentile_filter(tiny, 10, size=max(3, max(tiny.shape) // 2), mode="nearest")
+    guess = np.asarray(Image.fromarray(guess, mode="F").resize(small.shape[::-1], Image.Resampling.BILINEAR))
+    level = ndimage.gaussian_filter(guess, sigma, mode="nearest")
     for _ in range(3):
         rest = np.clip(small - level, 0, 255)
         paper = (rest <= otsu_threshold(rest)).astype(np.float32)
@@ -149,30 +150,113 @@ def remove_paper(grey: np.ndarray) -> np.ndarray:
     return np.clip(ink - noise, 0, None)
 
 
+def remove_rules(ink: np.ndarray, reach: float = 0.95) -> np.ndarray:
+    """Ink without the rules of lined or squared paper: straight horizontal or vertical lines that run from
+    edge to edge (at least ``reach`` of the image), two or more of them (a sheet has many rules; a tall "1"
+    alone is not one). Where a stroke crosses a rule, pixels much brighter than the rule are kept."""
+    if ink.max() <= 0:
+        return ink
+    mask = ink > 0.1 * ink.max()
+    rules, found = np.zeros_like(mask), 0
+    for axis in (0, 1):  # 0: vertical rules, 1: horizontal rules
+        length = max(3, ink.shape[axis] // 4)
+        line = (length, 1) if axis == 0 else (1, length)
+        runs, _ = ndimage.label(ndimage.binary_opening(mask, structure=np.ones(line, bool)))
+        for k, where in enumerate(ndimage.find_objects(runs), start=1):
+            if where[axis].stop - where[axis].start >= reach * ink.shape[axis]:
+                rules |= runs == k
+                found += 1
+    if found < 2:
+        return ink
+    rules = ndimage.binary_dilation(rules, iterations=1)  # the rule's anti-aliased edges
+    level = float(np.median(ink[rules & mask]))
+    out = ink.copy()
+    out[rules & (ink < 1.6 * level)] = 0
+    return out
+
+
+def keep_main_ink(ink: np.ndarray, share: float = 0.1) -> np.ndarray:
+    """Only the ink around the written digits: the box around every clear stroke (brighter than a quarter of
+    the brightest, pieces a few pixels apart joined) that holds at least ``share`` of the ink of the largest
+    one. Specks, dust and what is left of the lighting elsewhere in a photo would otherwise widen the crop
+    and shrink the digit."""
+    strong = ink > 0.25 * ink.max()
+    joined = ndimage.binary_dilation(strong, iterations=max(2, max(ink.shape) // 200))
+    labels, n = ndimage.label(joined)
+    mass = ndimage.sum(np.where(strong, ink, 0), labels, range(1, n + 1))
+    rows, cols = np.nonzero(np.isin(labels, np.flatnonzero(mass >= share * mass.max()) + 1))
+    out = np.zeros_like(ink)
+    box = slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)
+    out[box] = ink[box]
+    return out
+
+
 def to_mnist(image: np.ndarray) -> np.ndarray:
     """One digit (white on black, any size) -> 28x28 uint8 framed like MNIST."""
     return frame_digit(image)
 
 
-def split_two_digits(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Split a two-digit image at the widest empty column gap between its strokes
-    (or, when the digits touch, at the weakest column near the middle)."""
-    columns = (image > INK_THRESHOLD * image.max()).sum(axis=0)
-    inked = np.flatnonzero(columns)
-    left, right = inked.min(), inked.max()
-    inner = columns[left : right + 1]
-    empty = np.flatnonzero(inner == 0)
-    if empty.size:
-        runs = np.split(empty, np.flatnonzero(np.diff(empty) > 1) + 1)
-        widest = max(runs, key=len)
-        cut = left + int(widest[len(widest) // 2])
+def split_two_digits(
+    image: np.ndarray, keep: float = 0.2, around: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split a two-digit image along the top-to-bottom path that crosses the least ink (a seam that may
+    step one column per row, so it follows a slanted gap and threads between digits that touch or overlap
+    a little); each side keeps at least ``keep`` of the ink's width. ``around`` (a share of the ink's
+    width) makes the seam stay within 0.1 of that place instead. Digits far apart split in their gap."""
+    mask = image > INK_THRESHOLD * image.max()
+    inked = np.flatnonzero(mask.any(axis=0))
+    if inked.size < 2:
+        raise ImageError("could not find two digits side by side")
+    left, right = int(inked.min()), int(inked.max())
+    width = right - left
+    if around is not None:
+        keep_lo, keep_hi = around - 0.1, 1 - around - 0.1
     else:
-        lo, hi = len(inner) // 3, max(len(inner) // 3 + 1, 2 * len(inner) // 3)
-        cut = left + lo + int(np.argmin(inner[lo:hi]))
-    first, second = image[:, :cut], image[:, cut:]
+        keep_lo = keep_hi = keep
+    lo, hi = left + max(1, int(keep_lo * width)), right - max(1, int(keep_hi * width))
+    if hi <= lo:
+        raise ImageError("could not find two digits side by side")
+    ink = image[:, lo : hi + 1].astype(np.float64) / image.max()
+    centre = (ink.shape[1] - 1) / 2
+    cost = ink + 0.02 * np.abs(np.arange(ink.shape[1]) - centre) / max(centre, 1)  # digits are about as wide
+    total = cost.copy()
+    for r in range(1, len(total)):  # dynamic programming: cheapest path from the top row to each pixel
+        above = total[r - 1]
+        best = above.copy()
+        best[1:] = np.minimum(best[1:], above[:-1])
+        best[:-1] = np.minimum(best[:-1], above[1:])
+        total[r] += best
+    seam = np.empty(len(total), int)
+    seam[-1] = int(np.argmin(total[-1]))
+    for r in range(len(total) - 2, -1, -1):  # back from the bottom row
+        c = seam[r + 1]
+        seam[r] = max(0, c - 1) + int(np.argmin(total[r, max(0, c - 1) : c + 2]))
+    left_of_seam = np.arange(image.shape[1])[None, :] < (lo + seam)[:, None]
+    first, second = np.where(left_of_seam, image, 0), np.where(left_of_seam, 0, image)
     if first.max() <= 0 or second.max() <= 0:
         raise ImageError("could not find two digits side by side")
     return first, second
+
+
+SPLIT_PLACES = (0.35, 0.42, 0.5, 0.58, 0.65)  # where else two digits may meet, as a share of their width
+
+
+def pair_candidates(image: np.ndarray) -> np.ndarray:
+    """Ways to read a two-digit image, as 28x56 framings: the least-ink split first, then splits near each of
+    :data:`SPLIT_PLACES` (overlapping digits can meet where more ink is crossed); a model picks the one it
+    reads most confidently (:func:`digits.evaluate.most_confident`)."""
+    framings = []
+    for around in (None, *SPLIT_PLACES):
+        try:
+            first, second = split_two_digits(image, around=around)
+        except ImageError:
+            if around is None:
+                raise
+            continue
+        framed = np.concatenate([frame_digit(first), frame_digit(second)], axis=1)
+        if not any(np.array_equal(framed, f) for f in framings):
+            framings.append(framed)
+    return np.stack(framings)
 
 
 def to_mnist_pair(image: np.ndarray) -> np.ndarray:
@@ -185,6 +269,13 @@ def prepare(source, two_digit: bool = False) -> np.ndarray:
     """File path or bytes -> model input: 28x28 (or 28x56 for two digits) uint8, white on black."""
     ink = read_image(source)
     return to_mnist_pair(ink) if two_digit else to_mnist(ink)
+
+
+def prepare_candidates(source, two_digit: bool = False) -> np.ndarray:
+    """File path or bytes -> every reading worth scoring (k x 28 x 28, or k x 28 x 56 for two digits, uint8):
+    one for a digit; for a number, the ways of splitting it (:func:`pair_candidates`)."""
+    ink = read_image(source)
+    return pair_candidates(ink) if two_digit else to_mnist(ink)[np.newaxis]
 
 
 def resize_naive(images: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:

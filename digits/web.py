@@ -64,12 +64,14 @@ class Predictor:
         if mode not in MODES:
             raise BadRequest(f"mode must be one of {sorted(MODES)}, got {mode!r}")
         try:
-            x = preprocess.prepare(image_bytes, two_digit=(mode == "number"))
+            candidates = preprocess.prepare_candidates(image_bytes, two_digit=(mode == "number"))
         except preprocess.ImageError as err:
             raise BadRequest(str(err)) from err
         model = self.model(mode)
         with self._lock:  # one inference at a time: Keras models are not re-entrant
-            proba = np.asarray(model(x[np.newaxis, ..., np.newaxis], training=False))[0]
+            all_proba = np.asarray(model(candidates[..., np.newaxis].astype("float32"), training=False))
+        best = evaluate.surest(all_proba)  # a number is read the way it is split most convincingly
+        proba, x = all_proba[best], candidates[best]
         return (
             evaluate.top_k(proba)
             | evaluate.top_k(proba, 5)

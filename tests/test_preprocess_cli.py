@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from conftest import needs_real_data
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from digits import preprocess
 from digits.__main__ import main
@@ -184,3 +185,47 @@ def test_a_stroke_of_any_width_stays_filled(pen_share, points):
     ink = preprocess.read_image(png)
     assert np.mean(ink[stroke] > 0.5 * ink.max()) > 0.95  # solid, not hollowed into its outline
     assert np.mean(ink[~stroke] < 0.1 * ink.max()) > 0.99  # and the unevenly lit paper is gone
+
+
+@pytest.mark.parametrize("lines", ["lined", "squared"])
+def test_the_rules_of_lined_and_squared_paper_go_and_the_digit_stays(lines):
+    canvas = Image.new("RGB", (240, 240), (250, 250, 248))
+    draw = ImageDraw.Draw(canvas)
+    for k in range(12, 240, 22):  # light blue rules edge to edge, a red margin on lined paper
+        draw.line([(0, k), (239, k)], fill=(150, 182, 226), width=2)
+        if lines == "squared":
+            draw.line([(k, 0), (k, 239)], fill=(150, 182, 226), width=2)
+    if lines == "lined":
+        draw.line([(24, 0), (24, 239)], fill=(226, 120, 120), width=2)
+    stroke = Image.new("L", (240, 240), 0)
+    for target, colour in ((ImageDraw.Draw(canvas), (25, 25, 30)), (ImageDraw.Draw(stroke), 255)):
+        target.line([(70, 60), (170, 60), (110, 190)], fill=colour, width=9, joint="curve")  # a 7
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    ink, seven = preprocess.read_image(buffer.getvalue()), np.asarray(stroke) > 128
+    assert np.mean(ink[seven] > 0.5 * ink.max()) > 0.95  # the digit stays, where it crosses a rule too
+    far = ~ndimage.binary_dilation(seven, iterations=4)
+    assert np.mean(ink[far] < 0.1 * ink.max()) > 0.995  # the rules are gone
+
+
+def test_digits_that_touch_and_slant_split_between_them():
+    image = np.zeros((80, 90), np.float32)
+    first, second = np.zeros_like(image, bool), np.zeros_like(image, bool)
+    for row in range(8, 72):  # two strokes leaning right, like "11" written in italics
+        shift = (72 - row) // 4
+        first[row, 20 + shift : 27 + shift] = True
+        second[row, 44 + shift : 51 + shift] = True
+    bridge = np.zeros_like(first)
+    bridge[66:70, 27:45] = True  # the pen did not lift between the two digits
+    image[first | second | bridge] = 255
+    left, right = preprocess.split_two_digits(image)
+    assert (left[first] > 0).all() and (right[second] > 0).all()
+    assert not (left[second] > 0).any() and not (right[first] > 0).any()
+
+
+def test_a_number_offers_several_splits_and_the_least_ink_one_first():
+    image = np.zeros((60, 100), np.float32)
+    image[10:50, 20:30] = image[10:50, 60:70] = 255
+    candidates = preprocess.pair_candidates(image)
+    assert candidates.ndim == 3 and candidates.shape[1:] == (28, 56) and len(candidates) >= 1
+    assert np.array_equal(candidates[0], preprocess.to_mnist_pair(image))

@@ -195,6 +195,12 @@ def test_the_export_table_reads_export_json(tmp_path):
     assert _cells(text, "tflite (int8)") == ["tflite (int8)", "digit-int8.tflite", "402", "99.61%", "99.98%", "0.70"]
 
 
+def test_the_corpus_accuracy_reaches_the_leaderboard():
+    corpus = {"singles": 0.981, "pairs": 0.96, "images": 285, "by_kind": {"pencil": 1.0, "pair, touching": 0.9333}}
+    text = leaderboard.results_markdown([_metrics("08_c", {}, {"corpus": corpus})])
+    assert "single digits 98.10%, two-digit numbers 96.00%; hardest kind: pair, touching (93.33%)" in text
+
+
 def test_usps_transfer_table_lists_models_best_first():
     usps = {
         "plain": {"mnist_test": 0.99, "usps_naive": 0.8, "usps_framed": 0.975},

@@ -82,6 +82,19 @@ def _study(metrics: list[dict]) -> dict | None:
     return next((m for m in metrics if "permutation" in m.get("extra", {})), None)
 
 
+def corpus_note(metrics: list[dict]) -> str:
+    """The shipped models on the corpus of user-style images (notebook 08), when it has run."""
+    found = next((m["extra"]["corpus"] for m in metrics if "corpus" in m.get("extra", {})), None)
+    if found is None:
+        return ""
+    hardest = min(found["by_kind"], key=found["by_kind"].get)
+    return (
+        f"Your own images (notebook 08; the {found['images']} user-style images of `data/examples/corpus/` read as "
+        f"`predict` reads a file): single digits {_percent(found['singles'])}, two-digit numbers "
+        f"{_percent(found['pairs'])}; hardest kind: {hardest} ({_percent(found['by_kind'][hardest])}).\n"
+    )
+
+
 def study_table(metrics: list[dict]) -> pd.DataFrame:
     """The why-CNNs study's main findings (a notebook's ``extra`` with ``permutation``, ``shift``,
     ``data_efficiency`` and ``calibration``), one row per model."""
@@ -177,6 +190,8 @@ def results_markdown(metrics: list[dict], top: int | None = None) -> str:
             "Why CNNs beat MLPs (notebook 10; test accuracy, pixels scrambled and fewest images on training subsets):"
             f"\n\n{_markdown(study)}\n{confidence_note(metrics)}"
         )
+    if corpus_note(metrics):
+        parts.append(corpus_note(metrics))
     total = sum(m["notebook_seconds"] for m in metrics) / 60
     parts.append(
         f"Notebook run times (total {total:.1f} min). A model reloaded from the run cache (same architecture, "
