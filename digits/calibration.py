@@ -56,3 +56,24 @@ def fit_temperature(proba: np.ndarray, y: np.ndarray) -> float:
         return -np.mean(log_softmax(logp / np.exp(log_t), axis=1)[np.arange(len(y)), y])
 
     return float(np.exp(minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded").x))
+
+
+def summary(val_proba: np.ndarray, y_val: np.ndarray, test_proba: np.ndarray, y_test: np.ndarray) -> dict:
+    """A temperature fitted on validation and what it does: ECE on validation and test, test NLL, mean
+    confidence and accuracy, and how often a scaled test confidence above 99% is right."""
+    t = fit_temperature(val_proba, y_val)
+    scaled_val, scaled_test = scale(val_proba, t), scale(test_proba, t)
+    sure = scaled_test.max(axis=1) > 0.99
+    return {
+        "temperature": t,
+        "ece_val": ece(val_proba, y_val),
+        "ece_val_scaled": ece(scaled_val, y_val),
+        "ece": ece(test_proba, y_test),
+        "ece_scaled": ece(scaled_test, y_test),
+        "nll": nll(test_proba, y_test),
+        "nll_scaled": nll(scaled_test, y_test),
+        "mean_confidence": float(test_proba.max(axis=1).mean()),
+        "accuracy": float(np.mean(test_proba.argmax(axis=1) == y_test)),
+        "share_above_99": float(np.mean(sure)),
+        "right_above_99": float(np.mean((scaled_test.argmax(axis=1) == y_test)[sure])) if sure.any() else float("nan"),
+    }

@@ -77,6 +77,14 @@ def test_temperature_fitted_on_validation_lowers_its_nll():
     np.testing.assert_allclose(calibration.scale(proba, 1.0), proba, atol=1e-9)
 
 
+def test_the_calibration_summary_says_what_the_temperature_does():
+    (val, y_val), (test, y_test) = _toy(0.99, 0.7, seed=3), _toy(0.99, 0.7, seed=4)
+    row = calibration.summary(val, y_val, test, y_test)
+    assert row["temperature"] > 1 and row["ece_scaled"] < row["ece"] / 3 and row["ece_val_scaled"] < row["ece_val"]
+    assert abs(row["accuracy"] - 0.7) < 0.02 and abs(row["mean_confidence"] - 0.99) < 1e-9
+    assert row["share_above_99"] == 0.0 and np.isnan(row["right_above_99"])  # scaled, nothing stays above 99%
+
+
 @needs_real_data
 def test_saliency_and_grad_cam_maps(small_model_path, small_splits):
     model = keras.saving.load_model(small_model_path)
