@@ -150,7 +150,10 @@ def cmd_export(args) -> int:
     model = load_model(args.model, "mnist10")  # a --model file of any task loads as it is
     calibration = None
     if args.quantize == "int8":  # calibrated on training images of the model's size
-        (x_train, _), _ = data.load_mnist()
+        try:
+            (x_train, _), _ = data.load_mnist()
+        except data.DataError as err:
+            raise CliError(f"int8 quantization is calibrated on MNIST training images: {err}") from err
         if model.input_shape[1:3] != x_train.shape[1:]:
             raise CliError(f"int8 calibration uses 28 x 28 MNIST digits; this model takes {model.input_shape[1:3]}")
         calibration = x_train[np.random.default_rng(0).choice(len(x_train), 500, replace=False)]

@@ -84,3 +84,10 @@ def test_a_file_that_is_not_an_export_is_refused(tmp_path):
         export.load_predictor(tmp_path / "model.onnx")
     with pytest.raises(FileNotFoundError, match="no exported model"):
         export.load_predictor(tmp_path / "model.tflite")
+
+
+def test_int8_without_mnist_says_where_the_calibration_images_come_from(isolated_sources, tmp_path, capsys):
+    assert main(["export", "--format", "tflite", "--quantize", "int8", "--out", str(tmp_path / "m.tflite")]) == 2
+    err = capsys.readouterr().err
+    assert "calibrated on MNIST training images" in err and "DIGITS_DATA_DIR" in err
+    assert not (tmp_path / "m.tflite").exists()
