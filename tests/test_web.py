@@ -166,8 +166,11 @@ def test_drawing_a_one_in_a_real_browser(live_server):
             lambda d: (d.find_element(By.ID, "label").text or "–") != "–" and d.find_element(By.ID, "label").text
         )
         assert label == "1"
-        bars = driver.find_elements(By.CSS_SELECTOR, "#probabilities .bar")
-        assert [b.find_element(By.TAG_NAME, "b").text for b in bars] == [str(d) for d in range(10)]
+        # read the bars in one script call: a later reply may redraw them between two WebDriver calls
+        digits = driver.execute_script(
+            "return [...document.querySelectorAll('#probabilities .bar b')].map(b => b.textContent)"
+        )
+        assert digits == [str(d) for d in range(10)]
         assert driver.find_element(By.ID, "seen").get_property("naturalWidth") == 28
         shot = config.PROJ_ROOT / "reports" / "figures" / "web_demo" / "draw_one.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
