@@ -156,7 +156,7 @@ def cmd_export(args) -> int:
             raise CliError(f"int8 quantization is calibrated on MNIST training images: {err}") from err
         if model.input_shape[1:3] != x_train.shape[1:]:
             raise CliError(f"int8 calibration uses 28 x 28 MNIST digits; this model takes {model.input_shape[1:3]}")
-        calibration = x_train[np.random.default_rng(0).choice(len(x_train), 500, replace=False)]
+        calibration = export.calibration_images(x_train)
     path = export.export(model, args.format, out, args.quantize, calibration)
     print(json.dumps({"format": args.format, "quantize": args.quantize, "path": str(path)}))
     return 0

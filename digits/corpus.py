@@ -22,12 +22,12 @@ def predictions(folder: Path = CORPUS_DIR, digit_model=None, number_model=None) 
     """Each image read like ``python -m digits predict`` reads it (the shipped models unless given):
     the labels table plus ``predicted``, ``confidence`` and ``correct``."""
     models = {False: digit_model or shipped.load("mnist10"), True: number_model or shipped.load("mnist100")}
-    rows = []
-    for row in labels(folder).itertuples():
+    table, rows = labels(folder), []
+    for row in table.itertuples():
         candidates = preprocess.prepare_candidates(folder / row.file, two_digit=row.two_digit)
         proba, _ = evaluate.most_confident(models[row.two_digit], candidates)
         rows.append({"predicted": int(proba.argmax()), "confidence": float(proba.max())})
-    table = labels(folder).join(pd.DataFrame(rows))
+    table = table.join(pd.DataFrame(rows))
     return table.assign(correct=table["predicted"] == table["label"])
 
 

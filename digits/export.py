@@ -172,6 +172,11 @@ VARIANTS = (("keras", None), ("h5", None), ("savedmodel", None), ("tflite", None
             ("tflite", "int8"))  # fmt: skip
 
 
+def calibration_images(x_train: np.ndarray, n: int = 500) -> np.ndarray:
+    """The fixed sample of training images that int8 quantization is calibrated on."""
+    return x_train[np.random.default_rng(0).choice(len(x_train), n, replace=False)]
+
+
 def report(model_path: str | Path | None = None, out_dir: str | Path | None = None) -> dict:
     """Export the shipped (or given) digit model in every format, load each back, evaluate it on the
     MNIST test set, and write ``reports/export.json``."""
@@ -180,7 +185,7 @@ def report(model_path: str | Path | None = None, out_dir: str | Path | None = No
     model = shipped.load("mnist10", model_path)
     out_dir = Path(out_dir or config.cache_dir() / "export")
     (x_train, _), (x_test, y_test) = data.load_mnist()
-    calibration = x_train[np.random.default_rng(0).choice(len(x_train), 500, replace=False)]
+    calibration = calibration_images(x_train)
     reference = evaluate.predict_proba(model, x_test).argmax(axis=1)
     rows = []
     for fmt, quantize in VARIANTS:

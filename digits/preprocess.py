@@ -253,16 +253,20 @@ def pair_candidates(image: np.ndarray) -> np.ndarray:
             if around is None:
                 raise
             continue
-        framed = np.concatenate([frame_digit(first), frame_digit(second)], axis=1)
+        framed = frame_pair(first, second)
         if not any(np.array_equal(framed, f) for f in framings):
             framings.append(framed)
     return np.stack(framings)
 
 
+def frame_pair(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two separated digits -> 28x56 uint8, each framed like MNIST on its half."""
+    return np.concatenate([frame_digit(first), frame_digit(second)], axis=1)
+
+
 def to_mnist_pair(image: np.ndarray) -> np.ndarray:
     """A two-digit number (white on black) -> 28x56 uint8, each digit framed on its half."""
-    first, second = split_two_digits(image)
-    return np.concatenate([frame_digit(first), frame_digit(second)], axis=1)
+    return frame_pair(*split_two_digits(image))
 
 
 def prepare(source, two_digit: bool = False) -> np.ndarray:

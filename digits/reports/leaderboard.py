@@ -190,8 +190,8 @@ def results_markdown(metrics: list[dict], top: int | None = None) -> str:
             "Why CNNs beat MLPs (notebook 10; test accuracy, pixels scrambled and fewest images on training subsets):"
             f"\n\n{_markdown(study)}\n{confidence_note(metrics)}"
         )
-    if corpus_note(metrics):
-        parts.append(corpus_note(metrics))
+    if corpus := corpus_note(metrics):
+        parts.append(corpus)
     total = sum(m["notebook_seconds"] for m in metrics) / 60
     parts.append(
         f"Notebook run times (total {total:.1f} min). A model reloaded from the run cache (same architecture, "
