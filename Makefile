@@ -18,12 +18,13 @@ OWN_VARIABLES := PYTHON PROFILE PORT MODEL ALGO TRIALS BUDGET WORKERS DIGITS_DAT
 NOTEBOOK_PARAMETERS := $(foreach v,$(filter-out $(addsuffix =%,$(OWN_VARIABLES)),$(MAKEOVERRIDES)),--set '$(v)')
 
 .PHONY: help setup test test-fast lint format reports report-% leaderboard strip references clean-cache \
-	demo demo-load bench export tune tune-distributed tensorboard
+	demo demo-load bench export tune tune-distributed tensorboard lab
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make reports [PROFILE=smoke]   execute every notebook into reports/ (default PROFILE=full)"
 	@echo "make report-<notebook> [NAME=VALUE ...]   execute one, e.g. make report-09_best_model EPOCHS_FINAL=30"
+	@echo "make lab [PORT=8888]            JupyterLab on notebooks/ with the digits kernel, on loopback"
 	@echo "make test                       lint, unit tests + notebooks (nbval, smoke profile)"
 	@echo "make lint / make format         ruff check and format check / apply ruff's fixes and formatting"
 	@echo "make demo [PORT=8000]           web demo on http://127.0.0.1:PORT/ (draw a digit or a number)"
@@ -95,6 +96,10 @@ tune: setup
 
 tune-distributed: setup
 	$(PY) -m digits tune --model $(MODEL) --algo $(ALGO) --max-trials $(TRIALS) --workers $(WORKERS) --project $(MODEL)_$(ALGO)_distributed
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port $(if $(filter command,$(origin PORT)),$(PORT),8888) \
+		--MappingKernelManager.default_kernel_name=digits $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 tensorboard: setup
 	$(VENV)/bin/tensorboard --logdir .cache/tensorboard --host 127.0.0.1 --port $(if $(filter command,$(origin PORT)),$(PORT),6006)

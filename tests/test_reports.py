@@ -7,7 +7,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from digits import config
 from digits.reports import __main__ as cli
-from digits.reports import hygiene, leaderboard, runner
+from digits.reports import hygiene, leaderboard, regeneration, runner
 
 NOTEBOOKS = runner.notebooks()
 
@@ -135,6 +135,56 @@ def test_a_failing_notebook_stops_the_run_and_keeps_the_old_report(notebooks_dir
     assert (out / "50_broken.ipynb").read_text() == "previous good report"
     assert (out / "metrics" / "50_broken.json").read_text() == "{}"
     assert (out / "50_broken.failed.ipynb").is_file()
+
+
+def _metrics_writer(stem: str, payload: dict):
+    """A notebook cell that writes ``payload`` as the notebook's metrics file, as digits.save_metrics does."""
+    return new_code_cell(
+        "import json, os, pathlib\n"
+        "folder = pathlib.Path(os.environ['DIGITS_REPORTS_DIR']) / 'metrics'\n"
+        "folder.mkdir(parents=True, exist_ok=True)\n"
+        f"(folder / '{stem}.json').write_text(json.dumps({payload!r}))"
+    )
+
+
+def test_make_reports_runs_the_reports_cli_with_the_profile():
+    import subprocess
+
+    dry = subprocess.run(
+        ["make", "-n", "reports", "PROFILE=smoke", "EPOCHS=2"], cwd=config.PROJ_ROOT, capture_output=True, text=True
+    )
+    assert "-m digits.reports run --profile smoke --set 'EPOCHS=2'" in dry.stdout
+
+
+def test_a_run_of_every_notebook_writes_regeneration_json(notebooks_dir, monkeypatch):
+    models = {
+        "a": _row(0.99, 60.0, cached=True),
+        "b": _row(0.98, 30.0, cached=False),
+        "a + b": _row(0.99, 90.0, members=["a", "b"]),
+    }
+    _notebook(notebooks_dir / "50_first.ipynb", [_metrics_writer("50_first", _metrics("50_first", models))])
+    study = _metrics("51_second", {}) | {"study_runs": {"runs": 3, "cached": 1, "train_seconds": 5.0}}
+    _notebook(notebooks_dir / "51_second.ipynb", [_metrics_writer("51_second", study)])
+    runs = config.cache_dir() / "runs" / "old-run"
+    runs.mkdir(parents=True)
+    (runs / "result.json").write_text("{}")  # one run in the cache: not a from-scratch regeneration
+
+    assert cli.main(["run", "--profile", "smoke"]) == 0
+    record = json.loads((config.reports_dir() / "regeneration.json").read_text())
+    assert record["profile"] == "smoke" and not record["from_empty_cache"] and record["runs_in_cache_at_start"] == 1
+    assert [n["notebook"] for n in record["notebooks"]] == ["50_first", "51_second"]
+    assert [(n["trained"], n["reused"]) for n in record["notebooks"]] == [(1, 1), (2, 1)]  # the ensemble is neither
+    assert (record["models_trained"], record["models_reused"]) == (3, 2)
+    assert all(n["wall_minutes"] > 0 for n in record["notebooks"])
+    assert record["wall_minutes"] >= sum(n["wall_minutes"] for n in record["notebooks"])
+    assert record["started_utc"] < record["ended_utc"] and record["started_utc"].endswith("+00:00")
+    assert record["cores"] >= 1 and record["cpu"] and record["libraries"]["keras"] and record["libraries"]["tensorflow"]
+    assert "**" in regeneration.summary(config.reports_dir())
+    assert "Last `make reports`" in (config.reports_dir() / "README.md").read_text()
+
+    (config.reports_dir() / "regeneration.json").unlink()
+    assert cli.main(["run", "50_first", "--profile", "smoke"]) == 0  # one notebook is not a regeneration
+    assert not (config.reports_dir() / "regeneration.json").exists()
 
 
 def test_strip_keeps_only_the_reference_outputs(tmp_path):

@@ -9,7 +9,7 @@ import sys
 import time
 
 from .. import config
-from . import hygiene, leaderboard, runner
+from . import hygiene, leaderboard, regeneration, runner
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,8 +46,10 @@ def _run(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # papermill streams cell output
     started = time.perf_counter()
     overrides = runner.parse_overrides(args.set)
+    clock = regeneration.Clock(args.profile)
     try:
         for stem, seconds in runner.run(args.notebooks, args.profile, overrides):
+            clock.lap(stem, seconds)
             print(f"== {stem} done in {seconds / 60:.1f} min", flush=True)
     except runner.NotebookFailed as err:
         stem = str(err).split()[1]
@@ -57,6 +59,8 @@ def _run(args) -> int:
             file=sys.stderr,
         )
         return 1
+    if not args.notebooks:  # every notebook: a regeneration of the whole reports/ folder
+        print(f"== wrote {clock.write()}")
     leaderboard.write()
     print(f"== all done in {(time.perf_counter() - started) / 60:.1f} min")
     return 0

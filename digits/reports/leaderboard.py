@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import config, files
+from . import regeneration
 from ..evaluate import Transfer
 
 RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -154,10 +155,9 @@ def _trained_minutes(m: dict) -> float:
 
 
 def _from_cache(m: dict) -> str:
-    """Runs reloaded from the run cache, of all the notebook's runs."""
-    rows, study = list(m.get("models", {}).values()), m.get("study_runs", {})
-    cached = sum(r.get("cached", False) for r in rows) + study.get("cached", 0)
-    return f"{cached}/{len(rows) + study.get('runs', 0)}"
+    """Runs reloaded from the run cache, of all the runs the notebook trained or reloaded."""
+    counts = regeneration.run_counts(m)
+    return f"{counts['reused']}/{counts['trained'] + counts['reused']}"
 
 
 def run_times_table(metrics: list[dict]) -> pd.DataFrame:
@@ -203,7 +203,7 @@ def results_markdown(metrics: list[dict], top: int | None = None) -> str:
 
 def extras_markdown(reports: Path) -> str:
     """The benchmark (bench.json), the exported models (export.json) and the web load test (web_load.json), when present."""
-    parts = []
+    parts = [regeneration.summary(reports)] if (reports / regeneration.FILE).exists() else []
     bench = reports / "bench.json"
     if bench.exists():
         b = json.loads(bench.read_text())
