@@ -1,0 +1,158 @@
+"""The README's headline table: one row per notebook's question, this repository's answer read from the
+notebook's metrics file, beside what the reference projects reported and the best published figure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def _accuracies(m: dict) -> dict[str, float]:
+    return {name: row["test_accuracy"] for name, row in m.get("models", {}).items()}
+
+
+def _mlp_vs_cnn(m: dict) -> str:
+    acc, test = _accuracies(m), m["extra"]["mcnemar_best_mlp_vs_best_cnn"]
+    return (
+        f"CNN ({test['b']}) {_pct(acc[test['b']])} vs MLP ({test['a']}) {_pct(acc[test['a']])}; the CNN alone is right "
+        f"on {test['b_only']} test digits, the MLP alone on {test['a_only']} (McNemar p = {test['p_value']:.0e})"
+    )
+
+
+def _architectures(m: dict) -> str:
+    ranked = sorted(_accuracies(m).items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{name} {_pct(acc)}" for name, acc in ranked)
+
+
+def _ablations(m: dict) -> str:
+    table = {name: row["test_accuracy_mean"] for name, row in m["extra"]["ablation"].items()}
+    base_name = next(iter(table))  # the first variant is the base the others change one thing of
+    base = table.pop(base_name)
+    ranked = sorted(table.items(), key=lambda kv: -kv[1])
+    return f"{base_name} {_pct(base)}; " + ", ".join(f"{n} {100 * (a - base):+.2f}" for n, a in ranked) + " points"
+
+
+def _improved(m: dict) -> str:
+    acc = _accuracies(m)
+    return f"cnn_basic {_pct(acc['cnn_basic'])} → cnn_improved {_pct(acc['cnn_improved'])}"
+
+
+def _tuning(m: dict) -> str:
+    acc, trials = _accuracies(m), m["extra"].get("trials", {})
+    return "; ".join(f"{name} {_pct(a)}" for name, a in acc.items()) + (
+        f" ({', '.join(f'{k}: {v} trials' for k, v in trials.items())})" if trials else ""
+    )
+
+
+def _usps(m: dict) -> str:
+    usps = m["extra"]["usps"]
+    best = max(usps, key=lambda name: usps[name]["usps_framed"])
+    mlp = [name for name in usps if name.startswith("mlp")]
+    tail = f"; MLP ({mlp[0]}) {_pct(usps[mlp[0]]['usps_framed'])}" if mlp else ""
+    return f"{best} {_pct(usps[best]['usps_framed'])} on USPS test, never trained on USPS{tail}"
+
+
+def _mnist100(m: dict) -> str:
+    ranked = sorted(_accuracies(m).items(), key=lambda kv: -kv[1])
+    best_name = m["extra"].get("best", ranked[0][0])  # the notebook's short name for its chosen model
+    return f"{best_name} {_pct(ranked[0][1])}; {ranked[-1][0]} {_pct(ranked[-1][1])}"
+
+
+def _user_images(m: dict) -> str:
+    corpus = m["extra"]["corpus"]
+    return f"single digits {_pct(corpus['singles'])}, two-digit numbers {_pct(corpus['pairs'])} of the corpus"
+
+
+def _best_model(m: dict) -> str:
+    seeds, ensemble = m["extra"]["seeds"][0], m["extra"]["ensemble"]
+    return (
+        f"best recipe {_pct(seeds['test_accuracy_mean'])} ± {100 * seeds['test_accuracy_sd']:.2f} "
+        f"({seeds['seeds']} seeds); ensemble of {len(ensemble['members'])} chosen on validation "
+        f"{_pct(ensemble['accuracy'])}"
+    )
+
+
+def _why_cnns(m: dict) -> str:
+    perm = m["extra"]["permutation"]
+    return "pixels scrambled: " + "; ".join(
+        f"{name} {_pct(v['original'])} → {_pct(v['permuted'])}" for name, v in perm.items()
+    )
+
+
+@dataclass(frozen=True)
+class Question:
+    notebook: str  # the notebook's number
+    question: str
+    answer: Callable[[dict], str]  # its metrics file -> this repository's measured answer
+    reference: str  # what the reference projects report (their READMEs)
+    published: str  # the best comparable published figure (../shared/GUIDE.md's table)
+
+
+QUESTIONS = (
+    Question(
+        "01",
+        "Does a CNN beat an MLP on MNIST?",
+        _mlp_vs_cnn,
+        "MLP 98.0% / CNN 98.7%",
+        "Keras simple convnet ~99.1–99.2%",
+    ),
+    Question("02", "Which of the reference CNN architectures is best?", _architectures, "CNN#3 99.2%", "—"),
+    Question("03", "What does each regulariser add? (3 seeds, short runs)", _ablations, "—", "—"),
+    Question(
+        "04",
+        "How much do BN, augmentation and a schedule add to a basic CNN?",
+        _improved,
+        "basic ~95%, improved ~98%",
+        "—",
+    ),
+    Question("05", "What does a hyperparameter search find?", _tuning, "—", "—"),
+    Question(
+        "06",
+        "Does it transfer to USPS without seeing USPS?",
+        _usps,
+        "—",
+        "source only 89.6% (LeNet); adapted SHOT 98.0%",
+    ),
+    Question("07", "Two-digit numbers (MNIST-100)?", _mnist100, "two-digit MLP 99% train / 87% dev", "—"),
+    Question("08", "Does it read people's own photos and drawings?", _user_images, "—", "—"),
+    Question(
+        "09",
+        "How accurate can one model and a small ensemble get?",
+        _best_model,
+        "—",
+        "single 99.64 ± 0.05% (Deotte), 99.70 ± 0.03% (An et al.); 15-CNN ensemble 99.745%",
+    ),
+    Question("10", "Why do CNNs beat MLPs?", _why_cnns, "explained in words, not tested", "—"),
+)
+
+
+def _answer(q: Question, metrics: dict) -> str | None:
+    try:
+        return q.answer(metrics)
+    except KeyError:  # a metrics file without this question's figures (an older or partial run)
+        return None
+
+
+def headline_table(metrics: list[dict]) -> pd.DataFrame:
+    """One row per question whose notebook's metrics file holds its figures."""
+    by_number = {m["notebook"][:2]: m for m in metrics}
+    rows = []
+    for q in QUESTIONS:
+        answer = _answer(q, by_number[q.notebook]) if q.notebook in by_number else None
+        if answer is not None:
+            rows.append(
+                {
+                    "notebook": by_number[q.notebook]["notebook"],
+                    "question": q.question,
+                    "this repository (measured)": answer,
+                    "reference projects": q.reference,
+                    "best published": q.published,
+                }
+            )
+    return pd.DataFrame(rows)
