@@ -13,7 +13,7 @@ WORKERS ?= 2
 export DIGITS_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
 # Any other NAME=VALUE on the command line sets a notebook parameter, e.g.
-#   make report-09_best_model PROFILE=full EPOCHS_FINAL=30
+#   make report-09_best_model PROFILE=full SEEDS=5
 OWN_VARIABLES := PYTHON PROFILE PORT MODEL ALGO TRIALS BUDGET WORKERS DIGITS_DATA_DIR
 NOTEBOOK_PARAMETERS := $(foreach v,$(filter-out $(addsuffix =%,$(OWN_VARIABLES)),$(MAKEOVERRIDES)),--set '$(v)')
 
@@ -23,7 +23,7 @@ NOTEBOOK_PARAMETERS := $(foreach v,$(filter-out $(addsuffix =%,$(OWN_VARIABLES))
 
 help:
 	@echo "make reports [PROFILE=smoke]   execute every notebook into reports/ (default PROFILE=full)"
-	@echo "make report-<notebook> [NAME=VALUE ...]   execute one, e.g. make report-09_best_model EPOCHS_FINAL=30"
+	@echo "make report-<notebook> [NAME=VALUE ...]   execute one, e.g. make report-09_best_model SEEDS=5"
 	@echo "make lab [PORT=8888]            JupyterLab on notebooks/ with the digits kernel, on loopback"
 	@echo "make test                       lint, unit tests + notebooks (nbval, smoke profile)"
 	@echo "make lint / make format         ruff check and format check / apply ruff's fixes and formatting"

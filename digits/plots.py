@@ -185,6 +185,18 @@ def metric_bars(
     return _finish(fig, name)
 
 
+def grouped_bars(table: pd.DataFrame, x: str, hue: str, y: str, name: str | None = None, title: str | None = None):
+    """Bars of ``y`` grouped by ``x``, one colour per ``hue`` (a long table), each bar labelled with its value."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    sns.barplot(data=table, x=x, y=y, hue=hue, ax=ax)
+    for bars in ax.containers:
+        ax.bar_label(bars, fmt="{:.1%}", fontsize=8, padding=2)
+    ax.set_ylim(max(0.0, float(table[y].min()) - 0.1), 1.02)
+    ax.set_title(title or y)
+    ax.legend(loc="lower right")
+    return _finish(fig, name)
+
+
 def image_predictions(raw_images: dict, prepared: dict, predictions: dict, name: str | None = None):
     """One column per file: the image as handed in, what the model saw, and its prediction."""
     files = list(raw_images)

@@ -2,7 +2,7 @@
 
 A profile is a named set of notebook parameters (``notebooks/profiles.yaml``); the smoke profile is
 what each notebook's ``parameters`` cell holds (what nbval runs). Any parameter can be overridden:
-``--set EPOCHS_FINAL=30`` (``make report-09_best_model PROFILE=full EPOCHS_FINAL=30``).
+``--set SEEDS=5`` (``make report-09_best_model PROFILE=full SEEDS=5``).
 
 Each notebook runs into a staging folder (its figures, metrics and models included); only when it
 finishes are its products moved into ``reports/``. A failing notebook leaves its previous report
