@@ -8,6 +8,6 @@ AN_SINGLE = (0.9970, 0.0003)  # An et al. 2020: last epoch of 150 with EMA weigh
 USPS_SOURCE_ONLY = 0.896  # MNIST -> USPS, never trained on USPS (LeNet; SHOT's baseline)
 USPS_ADAPTED = 0.980  # MNIST -> USPS with unlabeled USPS images (SHOT)
 REFERENCE_MLP, REFERENCE_CNN = 0.980, 0.987  # the reference projects' MLP and CNN
-REFERENCE_CNN3 = 0.992  # the reference projects' CNN#3
+REFERENCE_CNN3 = 0.9922  # the reference projects' CNN#3
 REFERENCE_BASIC, REFERENCE_IMPROVED = 0.95, 0.98  # the reference projects' basic and improved CNN (about)
 REFERENCE_TWO_DIGIT = (0.99, 0.87)  # the reference projects' two-digit MLP: training and dev accuracy
