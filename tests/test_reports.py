@@ -187,6 +187,35 @@ def test_a_run_of_every_notebook_writes_regeneration_json(notebooks_dir, monkeyp
     assert not (config.reports_dir() / "regeneration.json").exists()
 
 
+def test_an_interrupted_make_reports_resumes_and_counts_every_attempt(notebooks_dir, tmp_path, monkeypatch):
+    runs_log = tmp_path / "executions.txt"  # each execution of a probe notebook appends its name
+    count = new_code_cell(f"open({str(runs_log)!r}, 'a').write(PROFILE_NAME + '\\n')")
+    _notebook(
+        notebooks_dir / "50_first.ipynb",
+        [count, _metrics_writer("50_first", _metrics("50_first", {}))],
+        'PROFILE = "smoke"\nPROFILE_NAME = "50_first"',
+    )
+    broken = notebooks_dir / "51_second.ipynb"
+    _notebook(broken, [new_code_cell("raise RuntimeError('interrupted')")])
+
+    assert cli.main(["run", "--profile", "smoke"]) == 1  # the second notebook fails: the run stops there
+    assert not (config.reports_dir() / "regeneration.json").exists()
+    assert (config.reports_dir() / regeneration.PARTIAL).is_file()
+
+    _notebook(broken, [_metrics_writer("51_second", _metrics("51_second", {}))])  # fixed, then run again
+    assert cli.main(["run", "--profile", "smoke"]) == 0
+    assert runs_log.read_text().split() == ["50_first"]  # the finished notebook was not executed again
+    record = json.loads((config.reports_dir() / "regeneration.json").read_text())
+    assert record["attempts"] == 2 and record["from_empty_cache"]
+    assert [n["notebook"] for n in record["notebooks"]] == ["50_first", "51_second"]
+    assert "in 2 attempts" in regeneration.summary(config.reports_dir())
+    assert not (config.reports_dir() / regeneration.PARTIAL).exists()  # the next make reports starts afresh
+
+    assert cli.main(["run", "--profile", "smoke"]) == 0
+    assert runs_log.read_text().split() == ["50_first", "50_first"]
+    assert json.loads((config.reports_dir() / "regeneration.json").read_text())["attempts"] == 1
+
+
 def test_strip_keeps_only_the_reference_outputs(tmp_path):
     check = new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)", execution_count=4)
     check.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]

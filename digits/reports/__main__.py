@@ -46,10 +46,13 @@ def _run(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # papermill streams cell output
     started = time.perf_counter()
     overrides = runner.parse_overrides(args.set)
-    clock = regeneration.Clock(args.profile)
+    clock = None if args.notebooks else regeneration.Clock(args.profile, overrides)  # every notebook: a regeneration
+    if clock and clock.done:
+        print(f"== resuming an interrupted make reports; already done: {', '.join(clock.done)}", flush=True)
     try:
-        for stem, seconds in runner.run(args.notebooks, args.profile, overrides):
-            clock.lap(stem, seconds)
+        for stem, seconds in runner.run(args.notebooks, args.profile, overrides, skip=clock.done if clock else ()):
+            if clock:
+                clock.lap(stem, seconds)
             print(f"== {stem} done in {seconds / 60:.1f} min", flush=True)
     except runner.NotebookFailed as err:
         stem = str(err).split()[1]
@@ -59,7 +62,7 @@ def _run(args) -> int:
             file=sys.stderr,
         )
         return 1
-    if not args.notebooks:  # every notebook: a regeneration of the whole reports/ folder
+    if clock:
         print(f"== wrote {clock.write()}")
     leaderboard.write()
     print(f"== all done in {(time.perf_counter() - started) / 60:.1f} min")

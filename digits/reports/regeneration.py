@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import config, files
 
 FILE = "regeneration.json"
+PARTIAL = ".regeneration.partial.json"  # the progress of an unfinished make reports
 LIBRARIES = ("tensorflow", "keras", "keras-tuner", "numpy", "pandas", "scikit-learn", "papermill", "nbval")
 DISTRIBUTIONS = {"tensorflow": ("tensorflow", "tensorflow-cpu")}  # where a library installs under another name
 
@@ -46,35 +47,61 @@ def run_counts(metrics: dict) -> dict:
 
 
 class Clock:
-    """Times one ``make reports``: start it before the first notebook, ``lap`` after each."""
+    """Times one ``make reports`` across interruptions: ``lap`` after each notebook saves the progress to
+    ``reports/.regeneration.partial.json``; a later run with the same profile and overrides resumes it (the
+    notebooks already done are skipped, their minutes kept), and ``write`` turns it into ``regeneration.json``.
+    Minutes spent in a notebook that was interrupted are not counted (its training resumes from the run cache)."""
 
-    def __init__(self, profile: str):
-        self.profile = profile
-        self.started = datetime.now(UTC)
-        self.cached_at_start = cached_runs()
+    def __init__(self, profile: str, overrides: dict | None = None, reports: Path | None = None):
+        self.reports = reports or config.reports_dir()
+        self.partial = self.reports / PARTIAL
+        overrides = overrides or {}
+        state = json.loads(self.partial.read_text()) if self.partial.exists() else None
+        if state and state["profile"] == profile and state["overrides"] == overrides:
+            self.state = state | {"attempts": state["attempts"] + 1}
+        else:
+            self.state = {
+                "profile": profile,
+                "overrides": overrides,
+                "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                "runs_in_cache_at_start": cached_runs(),
+                "attempts": 1,
+                "earlier_seconds": 0.0,
+                "laps": [],
+            }
         self._t0 = time.perf_counter()
-        self.laps: list[tuple[str, float]] = []
+
+    @property
+    def done(self) -> list[str]:
+        """Notebooks an interrupted earlier attempt finished (empty for a fresh start)."""
+        return [lap["notebook"] for lap in self.state["laps"]]
+
+    def _seconds(self) -> float:
+        return self.state["earlier_seconds"] + time.perf_counter() - self._t0
 
     def lap(self, notebook: str, seconds: float) -> None:
-        self.laps.append((notebook, seconds))
+        self.state["laps"].append({"notebook": notebook, "seconds": round(seconds, 1)})
+        files.write_json(self.partial, self.state | {"earlier_seconds": round(self._seconds(), 1)})
 
-    def record(self, reports: Path) -> dict:
+    def record(self) -> dict:
         """The regeneration record, reading each notebook's trained/reused counts from its metrics file."""
         from ..session import environment  # imports Keras: only when a record is written
 
         notebooks = []
-        for stem, seconds in self.laps:
-            metrics_file = reports / "metrics" / f"{stem}.json"
+        for lap in self.state["laps"]:
+            metrics_file = self.reports / "metrics" / f"{lap['notebook']}.json"
             counts = run_counts(json.loads(metrics_file.read_text())) if metrics_file.exists() else {}
-            notebooks.append({"notebook": stem, "wall_minutes": round(seconds / 60, 2)} | counts)
+            notebooks.append({"notebook": lap["notebook"], "wall_minutes": round(lap["seconds"] / 60, 2)} | counts)
         env = environment()
         return {
-            "profile": self.profile,
-            "started_utc": self.started.isoformat(timespec="seconds"),
+            "profile": self.state["profile"],
+            "overrides": self.state["overrides"],
+            "started_utc": self.state["started_utc"],
             "ended_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "wall_minutes": round((time.perf_counter() - self._t0) / 60, 2),
-            "from_empty_cache": self.cached_at_start == 0,
-            "runs_in_cache_at_start": self.cached_at_start,
+            "wall_minutes": round(self._seconds() / 60, 2),
+            "attempts": self.state["attempts"],
+            "from_empty_cache": self.state["runs_in_cache_at_start"] == 0,
+            "runs_in_cache_at_start": self.state["runs_in_cache_at_start"],
             "models_trained": sum(n.get("trained", 0) for n in notebooks),
             "models_reused": sum(n.get("reused", 0) for n in notebooks),
             "notebooks": notebooks,
@@ -85,9 +112,11 @@ class Clock:
             "libraries": library_versions(),
         }
 
-    def write(self, reports: Path | None = None) -> Path:
-        reports = reports or config.reports_dir()
-        return files.write_json(reports / FILE, self.record(reports))
+    def write(self) -> Path:
+        """Write ``regeneration.json`` and forget the progress: the next ``make reports`` starts afresh."""
+        path = files.write_json(self.reports / FILE, self.record())
+        self.partial.unlink(missing_ok=True)
+        return path
 
 
 def summary(reports: Path) -> str:
@@ -97,6 +126,8 @@ def summary(reports: Path) -> str:
         return ""
     r = json.loads(path.read_text())
     source = "an empty run cache" if r["from_empty_cache"] else f"a run cache holding {r['runs_in_cache_at_start']} runs"
+    if r.get("attempts", 1) > 1:
+        source += f", in {r['attempts']} attempts (resumed after interruptions)"
     slowest = sorted(r["notebooks"], key=lambda n: -n["wall_minutes"])[:3]
     return (
         f"Last `make reports` (profile {r['profile']}, `reports/{FILE}`): from {source}, **{r['wall_minutes']:.0f} "

@@ -169,18 +169,20 @@ def _publish(staging: Path, reports: Path, stem: str) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def run(names: list[str] | None, profile: str, overrides: dict | None = None, reports: Path | None = None):
-    """Execute the chosen notebooks in order; yields ``(notebook, seconds)`` as each finishes.
+def run(
+    names: list[str] | None, profile: str, overrides: dict | None = None, reports: Path | None = None, skip=()
+):
+    """Execute the chosen notebooks in order, but those named in ``skip``; yields ``(notebook, seconds)`` as
+    each finishes.
 
     An override applies to every chosen notebook that declares it; one that none declares is refused
     before anything runs.
     """
-    chosen = notebooks(names)
     overrides = overrides or {}
-    declared = {source: declared_parameters(source) for source in chosen}
+    declared = {source: declared_parameters(source) for source in notebooks(names)}
     unused = sorted(set(overrides) - {name for params in declared.values() for name in params})
     if unused:
         raise ValueError(f"no chosen notebook has the parameter(s) {unused}")
-    for source in chosen:
+    for source in [source for source in declared if source.stem not in skip]:
         mine = {k: v for k, v in overrides.items() if k in declared[source]}
         yield source.stem, run_notebook(source, profile, reports, mine)
