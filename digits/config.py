@@ -39,6 +39,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DIGITS_CACHE_DIR", CACHE_DIR))
 
 
+def runs_dir() -> Path:
+    """The run cache: one folder per trained run (its ``result.json`` written last)."""
+    return cache_dir() / "runs"
+
+
 def tensorboard_enabled() -> bool:
     """``DIGITS_TENSORBOARD=1`` makes every training run write TensorBoard logs (``make tensorboard`` shows them)."""
     return os.environ.get("DIGITS_TENSORBOARD", "0") not in ("0", "", "false", "no")

@@ -33,6 +33,11 @@ def most_confident(model, candidates: np.ndarray) -> tuple[np.ndarray, int]:
     return proba[best], best
 
 
+def generalization_gap(history: pd.DataFrame) -> pd.Series:
+    """Training minus validation accuracy after each epoch, in points (above zero: training fits better)."""
+    return 100 * (history["accuracy"] - history["val_accuracy"])
+
+
 def top_k(proba: np.ndarray, k: int = 3) -> dict:
     """The label, its confidence and the ``k`` most likely labels of one probability vector."""
     order = np.argsort(-proba)[:k]

@@ -108,7 +108,7 @@ def generalization_gap(histories: dict, name: str | None = None):
     """Train minus validation accuracy per epoch: above zero means the model fits train better."""
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for label, h in histories.items():
-        ax.plot(np.arange(1, len(h) + 1), 100 * (h["accuracy"] - h["val_accuracy"]), marker="o", label=label)
+        ax.plot(np.arange(1, len(h) + 1), evaluate.generalization_gap(h), marker="o", label=label)
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel("epoch")
     ax.set_ylabel("train − validation accuracy (points)")

@@ -235,7 +235,7 @@ def fit(
     use_cache = (settings.cache_enabled() if cache is None else cache) and not callbacks
     keras_model = compile_model(model, data, config, strategy)
     run_id = f"{model}-{_run_key(keras_model, config, data)[:16]}"
-    run_dir = settings.cache_dir() / "runs" / run_id if use_cache else None
+    run_dir = settings.runs_dir() / run_id if use_cache else None
     result = _load_cached(run_dir, label)
     if result is None:
         with _workspace(run_dir) as work:
@@ -383,7 +383,7 @@ def _evaluate(name: str, net, data: Splits, cfg: TrainConfig, history: pd.DataFr
 
 def clear_cache() -> None:
     """Delete every cached run."""
-    shutil.rmtree(settings.cache_dir() / "runs", ignore_errors=True)
+    shutil.rmtree(settings.runs_dir(), ignore_errors=True)
 
 
 def ensemble(runs: list[TrainResult], data: Splits, label: str | None = None, wrap=None) -> TrainResult:

@@ -117,3 +117,8 @@ def test_select_ensemble_adds_members_only_while_validation_loss_falls():
     ]
     with pytest.raises(ValueError, match="at least one"):
         evaluate.select_ensemble({}, y)
+
+
+def test_generalization_gap_is_training_minus_validation_accuracy_in_points():
+    history = pd.DataFrame({"accuracy": [0.90, 0.95], "val_accuracy": [0.88, 0.96]})
+    assert np.allclose(evaluate.generalization_gap(history), [2.0, -1.0])

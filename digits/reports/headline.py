@@ -11,7 +11,8 @@ import pandas as pd
 from .. import published as P
 
 
-def _pct(value: float) -> str:
+def percent(value: float) -> str:
+    """0.9962 -> "99.62%"."""
     return f"{100 * value:.2f}%"
 
 
@@ -22,14 +23,14 @@ def _accuracies(m: dict) -> dict[str, float]:
 def _mlp_vs_cnn(m: dict) -> str:
     acc, test = _accuracies(m), m["extra"]["mcnemar_best_mlp_vs_best_cnn"]
     return (
-        f"CNN ({test['b']}) {_pct(acc[test['b']])} vs MLP ({test['a']}) {_pct(acc[test['a']])}; the CNN alone is right "
+        f"CNN ({test['b']}) {percent(acc[test['b']])} vs MLP ({test['a']}) {percent(acc[test['a']])}; the CNN alone is right "
         f"on {test['b_only']} test digits, the MLP alone on {test['a_only']} (McNemar p = {test['p_value']:.0e})"
     )
 
 
 def _architectures(m: dict) -> str:
     ranked = sorted(_accuracies(m).items(), key=lambda kv: -kv[1])
-    return ", ".join(f"{name} {_pct(acc)}" for name, acc in ranked)
+    return ", ".join(f"{name} {percent(acc)}" for name, acc in ranked)
 
 
 def _ablations(m: dict) -> str:
@@ -37,17 +38,17 @@ def _ablations(m: dict) -> str:
     base_name = next(iter(table))  # the first variant is the base the others change one thing of
     base = table.pop(base_name)
     ranked = sorted(table.items(), key=lambda kv: -kv[1])
-    return f"{base_name} {_pct(base)}; " + ", ".join(f"{n} {100 * (a - base):+.2f}" for n, a in ranked) + " points"
+    return f"{base_name} {percent(base)}; " + ", ".join(f"{n} {100 * (a - base):+.2f}" for n, a in ranked) + " points"
 
 
 def _improved(m: dict) -> str:
     acc = _accuracies(m)
-    return f"cnn_basic {_pct(acc['cnn_basic'])} → cnn_improved {_pct(acc['cnn_improved'])}"
+    return f"cnn_basic {percent(acc['cnn_basic'])} → cnn_improved {percent(acc['cnn_improved'])}"
 
 
 def _tuning(m: dict) -> str:
     acc, trials = _accuracies(m), m["extra"].get("trials", {})
-    return "; ".join(f"{name} {_pct(a)}" for name, a in acc.items()) + (
+    return "; ".join(f"{name} {percent(a)}" for name, a in acc.items()) + (
         f" ({', '.join(f'{k}: {v} trials' for k, v in trials.items())})" if trials else ""
     )
 
@@ -56,39 +57,39 @@ def _usps(m: dict) -> str:
     if "evidence" not in m["extra"]:  # a report from before the grouped protocol: the best of its models
         usps = m["extra"]["usps"]
         best = max(usps, key=lambda name: usps[name]["usps_framed"])
-        return f"{best} {_pct(usps[best]['usps_framed'])}, never trained on USPS"
+        return f"{best} {percent(usps[best]['usps_framed'])}, never trained on USPS"
     evidence = m["extra"]["evidence"]  # {model: {presentation: USPS test accuracy}}
     best, mlp = evidence["best CNN"], evidence["MLP"]
     return (
-        f"best CNN {_pct(best['framed and deskewed'])}, framed and deskewed, never trained on USPS; MLP "
-        f"{_pct(mlp['framed like MNIST'])} framed, {_pct(mlp['naive resize'])} naively resized"
+        f"best CNN {percent(best['framed and deskewed'])}, framed and deskewed, never trained on USPS; MLP "
+        f"{percent(mlp['framed like MNIST'])} framed, {percent(mlp['naive resize'])} naively resized"
     )
 
 
 def _mnist100(m: dict) -> str:
     ranked = sorted(_accuracies(m).items(), key=lambda kv: -kv[1])
     best_name = m["extra"].get("best", ranked[0][0])  # the notebook's short name for its chosen model
-    return f"{best_name} {_pct(ranked[0][1])}; {ranked[-1][0]} {_pct(ranked[-1][1])}"
+    return f"{best_name} {percent(ranked[0][1])}; {ranked[-1][0]} {percent(ranked[-1][1])}"
 
 
 def _user_images(m: dict) -> str:
     corpus = m["extra"]["corpus"]
-    return f"single digits {_pct(corpus['singles'])}, two-digit numbers {_pct(corpus['pairs'])} of the corpus"
+    return f"single digits {percent(corpus['singles'])}, two-digit numbers {percent(corpus['pairs'])} of the corpus"
 
 
 def _best_model(m: dict) -> str:
     seeds, ensemble = m["extra"]["seeds"][0], m["extra"]["ensemble"]
     return (
-        f"best recipe {_pct(seeds['test_accuracy_mean'])} ± {100 * seeds['test_accuracy_sd']:.2f} "
+        f"best recipe {percent(seeds['test_accuracy_mean'])} ± {100 * seeds['test_accuracy_sd']:.2f} "
         f"({seeds['seeds']} seeds); ensemble of {len(ensemble['members'])} chosen on validation "
-        f"{_pct(ensemble['accuracy'])}"
+        f"{percent(ensemble['accuracy'])}"
     )
 
 
 def _why_cnns(m: dict) -> str:
     perm = m["extra"]["permutation"]
     return "pixels scrambled: " + "; ".join(
-        f"{name} {_pct(v['original'])} → {_pct(v['permuted'])}" for name, v in perm.items()
+        f"{name} {percent(v['original'])} → {percent(v['permuted'])}" for name, v in perm.items()
     )
 
 

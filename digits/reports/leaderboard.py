@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import config, files
 from . import headline, regeneration
+from .headline import percent
 from ..evaluate import Transfer
 
 RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -18,10 +19,6 @@ RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"
 def load_metrics(reports: Path | None = None) -> list[dict]:
     reports = reports or config.reports_dir()
     return [json.loads(p.read_text()) for p in sorted((reports / "metrics").glob("*.json"))]
-
-
-def _percent(value: float) -> str:
-    return f"{100 * value:.2f}%"
 
 
 def _markdown(table: pd.DataFrame) -> str:
@@ -45,7 +42,7 @@ def models_table(metrics: list[dict], top: int | None = None) -> pd.DataFrame:
             "model": frame["model"],
             "notebook": frame["notebook"],
             "test set": frame["test_set"],
-            "test accuracy": frame["test_accuracy"].map(_percent),
+            "test accuracy": frame["test_accuracy"].map(percent),
             "macro F1": frame["macro_f1"].map("{:.4f}".format),
             "parameters": frame["parameters"].map("{:,}".format),
             "train s": frame["train_seconds"],
@@ -69,9 +66,9 @@ def transfer_table(metrics: list[dict], top: int | None = None) -> pd.DataFrame:
             {
                 "model (trained on MNIST only)": model,
                 "notebook": notebook,
-                "USPS test, framed like MNIST": _percent(t.usps_framed),
-                "USPS test, naive resize": _percent(t.usps_naive),
-                "MNIST test": _percent(t.mnist_test),
+                "USPS test, framed like MNIST": percent(t.usps_framed),
+                "USPS test, naive resize": percent(t.usps_naive),
+                "MNIST test": percent(t.mnist_test),
             }
             for notebook, model, t in rows
         ]
@@ -91,8 +88,8 @@ def corpus_note(metrics: list[dict]) -> str:
     hardest = min(found["by_kind"], key=found["by_kind"].get)
     return (
         f"Your own images (notebook 08; the {found['images']} user-style images of `data/examples/corpus/` read as "
-        f"`predict` reads a file): single digits {_percent(found['singles'])}, two-digit numbers "
-        f"{_percent(found['pairs'])}; hardest kind: {hardest} ({_percent(found['by_kind'][hardest])}).\n"
+        f"`predict` reads a file): single digits {percent(found['singles'])}, two-digit numbers "
+        f"{percent(found['pairs'])}; hardest kind: {hardest} ({percent(found['by_kind'][hardest])}).\n"
     )
 
 
@@ -111,13 +108,13 @@ def study_table(metrics: list[dict]) -> pd.DataFrame:
         rows.append(
             {
                 "model": model,
-                "pixels scrambled": f"{_percent(e['permutation'][model]['original'])} → "
-                f"{_percent(e['permutation'][model]['permuted'])}"
+                "pixels scrambled": f"{percent(e['permutation'][model]['original'])} → "
+                f"{percent(e['permutation'][model]['permuted'])}"
                 if model in e["permutation"]
                 else "",
-                "shifted 2 / 4 px": f"{_percent(shift[2])} / {_percent(shift[4])}",
-                "fewest training images": f"{_percent(curve[smallest])} ({int(smallest):,} images)" if curve else "",
-                "calibration error (ECE), raw → scaled": f"{_percent(cal['ece'])} → {_percent(cal['ece_scaled'])}"
+                "shifted 2 / 4 px": f"{percent(shift[2])} / {percent(shift[4])}",
+                "fewest training images": f"{percent(curve[smallest])} ({int(smallest):,} images)" if curve else "",
+                "calibration error (ECE), raw → scaled": f"{percent(cal['ece'])} → {percent(cal['ece_scaled'])}"
                 if cal
                 else "",
             }
@@ -137,11 +134,11 @@ def confidence_note(metrics: list[dict]) -> str:
     if cal["shipped"]:
         return (
             f"The shipped model's confidences are temperature-scaled (T = {cal['temperature']:.2f}, fitted on the "
-            f"validation set): its expected calibration error on the MNIST test set is {_percent(cal['ece'])} raw and "
-            f"{_percent(cal['ece_scaled'])} as printed by `predict` and the demo.\n"
+            f"validation set): its expected calibration error on the MNIST test set is {percent(cal['ece'])} raw and "
+            f"{percent(cal['ece_scaled'])} as printed by `predict` and the demo.\n"
         )
     return (
-        f"The shipped model's expected calibration error on the MNIST test set is {_percent(cal['ece'])}; temperature "
+        f"The shipped model's expected calibration error on the MNIST test set is {percent(cal['ece'])}; temperature "
         f"scaling did not improve it on validation, so `predict` and the demo print the model's own probabilities.\n"
     )
 
@@ -215,7 +212,7 @@ def extras_markdown(reports: Path) -> str:
                     "parameters": f"{b[label]['parameters']:,}",
                     f"s to {100 * b['target']:.1f}% (median)": b[label]["median_seconds_to_target"],
                     "epochs to target": b[label]["median_epochs_to_target"],
-                    "accuracy at the end": _percent(b[label]["median_final_accuracy"]),
+                    "accuracy at the end": percent(b[label]["median_final_accuracy"]),
                     "runs": len(b[label]["runs"]),
                 }
                 for label in ("reference", "fast")
@@ -242,8 +239,8 @@ def extras_markdown(reports: Path) -> str:
                     "format": a["format"] + ("" if a["quantize"] == "none" else f" ({a['quantize']})"),
                     "file": a["file"],
                     "size (KB)": f"{a['size_bytes'] / 1024:,.0f}",
-                    "MNIST test accuracy": _percent(a["test_accuracy"]),
-                    "same label as Keras": _percent(a["agreement"]),
+                    "MNIST test accuracy": percent(a["test_accuracy"]),
+                    "same label as Keras": percent(a["agreement"]),
                     "single image (ms, median)": f"{a['latency_ms_p50']:.2f}",
                 }
                 for a in e["artefacts"]

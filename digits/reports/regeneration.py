@@ -19,8 +19,7 @@ DISTRIBUTIONS = {"tensorflow": ("tensorflow", "tensorflow-cpu")}  # where a libr
 
 def cached_runs() -> int:
     """How many trained runs the run cache holds now (0: a from-scratch regeneration)."""
-    runs = config.cache_dir() / "runs"
-    return sum(1 for p in runs.glob("*/result.json")) if runs.is_dir() else 0
+    return sum(1 for _ in config.runs_dir().glob("*/result.json"))
 
 
 def library_versions() -> dict:
