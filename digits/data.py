@@ -358,6 +358,21 @@ class Splits:
             self, x_train=np.concatenate([self.x_train, self.x_val]), y_train=np.concatenate([self.y_train, self.y_val])
         )
 
+    def tiled(self, min_images: int) -> Splits:
+        """These splits with the training set repeated whole until it holds at least ``min_images`` images
+        (validation and test unchanged): a tiny training set then makes epochs of a useful length, so Keras'
+        fixed cost per epoch (callbacks, logs, the resume backup) is not paid every few images."""
+        if not (isinstance(min_images, (int, np.integer)) and min_images >= 1):
+            raise ValueError(f"min_images must be an integer >= 1, got {min_images!r}")
+        copies = -(-int(min_images) // len(self.y_train))
+        if copies <= 1:
+            return self
+        return replace(
+            self,
+            x_train=np.tile(self.x_train, (copies,) + (1,) * (self.x_train.ndim - 1)),
+            y_train=np.tile(self.y_train, copies),
+        )
+
     def map_images(self, transform) -> Splits:
         """These splits with ``transform`` applied to the images of every split (labels unchanged)."""
         return replace(

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from .data import Splits
 from .layers import Augmentation
 from .train import TrainConfig, TrainResult
@@ -67,3 +69,17 @@ def fit(model: str, splits: Splits, recipe: str | None = None, **changes) -> Tra
     or say how to run (label, cache, verbose, ...)."""
     options = {k: changes.pop(k) for k in list(changes) if k in TrainConfig.__dataclass_fields__}
     return train_fit(model, splits, get(model, recipe, **options), **changes)
+
+
+def fit_on_budget(
+    model: str, splits: Splits, images: int, recipe: str | None = None, *, epoch_images: int = 5_000, **changes
+) -> TrainResult:
+    """``fit`` on a budget of ``images`` training images seen in all, whatever the training set's size: the
+    set is repeated (``Splits.tiled``) into epochs of at least ``min(epoch_images, images)`` images, and
+    trained for as many epochs as the budget holds (at least one). Runs on 100 or 10,000 images then cost
+    the same and see the same number of images."""
+    if not (isinstance(images, (int, np.integer)) and images >= 1):
+        raise ValueError(f"images (the training budget) must be an integer >= 1, got {images!r}")
+    tiled = splits.tiled(min(epoch_images, int(images)))
+    epochs = max(1, round(images / len(tiled.y_train)))
+    return fit(model, tiled, recipe, epochs=epochs, **changes)

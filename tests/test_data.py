@@ -150,6 +150,19 @@ def test_validation_images_can_join_the_training_set_for_a_final_model():
     assert np.array_equal(final.x_test, s.x_test) and final.fingerprint() != s.fingerprint()
 
 
+def test_a_small_training_set_is_tiled_into_whole_copies_and_nothing_else_changes():
+    x, y = np.arange(100 * 16, dtype=np.uint8).reshape(100, 4, 4), np.repeat(np.arange(10), 10)
+    s = data.make_splits((x, y), (x[:30], y[:30]), val_size=20)  # 80 training images
+    tiled = s.tiled(200)
+    assert tiled.sizes() == {"train": 240, "val": 20, "test": 30}  # three whole copies: the fewest that reach 200
+    assert all(np.array_equal(tiled.x_train[k * 80 : (k + 1) * 80], s.x_train) for k in range(3))
+    assert np.array_equal(tiled.y_train, np.tile(s.y_train, 3)) and tiled.x_train.shape[1:] == s.x_train.shape[1:]
+    assert np.array_equal(tiled.x_val, s.x_val) and np.array_equal(tiled.x_test, s.x_test)
+    assert s.tiled(80) is s and s.tiled(1) is s  # already long enough
+    with pytest.raises(ValueError, match="min_images must be an integer >= 1"):
+        s.tiled(0)
+
+
 def test_split_parameters_are_checked():
     x, y = np.zeros((100, 4, 4), np.uint8), np.repeat(np.arange(10), 10)
     with pytest.raises(ValueError, match="n_train"):

@@ -1,6 +1,7 @@
+import numpy as np
 import pytest
 
-from digits import recipes, train
+from digits import data, recipes, train
 from digits.layers import Augmentation
 
 
@@ -32,3 +33,32 @@ def test_unknown_recipe_or_option_names_the_known_ones():
         recipes.get("my_model")
     with pytest.raises(ValueError, match="unknown training option.*'epoch'.*the options are: epochs"):
         recipes.get("cnn_improved", epoch=3)
+
+
+@pytest.mark.parametrize(
+    ("n_train", "budget", "epoch_len", "epochs"),
+    [
+        (100, 30_000, 5_000, 6),
+        (300, 30_000, 5_100, 6),
+        (3_000, 30_000, 6_000, 5),
+        (10_000, 30_000, 10_000, 3),
+        (100, 3_000, 3_000, 1),
+        (1_000, 500, 1_000, 1),
+    ],
+)
+def test_a_budget_of_images_sets_the_epochs_whatever_the_training_set_size(
+    monkeypatch, n_train, budget, epoch_len, epochs
+):
+    seen = {}
+
+    def fake_fit(model, splits, config, **run):
+        seen.update(n=len(splits.y_train), epochs=config.epochs, seed=config.seed, run=run)
+
+    monkeypatch.setattr(recipes, "train_fit", fake_fit)
+    x, y = np.zeros((n_train, 2, 2, 1), np.uint8), np.arange(n_train) % 10
+    splits = data.Splits(x, y, x[:10], y[:10], x[:10], y[:10])
+    recipes.fit_on_budget("mlp_tuned", splits, budget, seed=3, label="x")
+    assert seen == {"n": epoch_len, "epochs": epochs, "seed": 3, "run": {"label": "x"}}
+    assert abs(epoch_len * epochs - budget) <= max(budget, epoch_len) / 2  # about the budget, never far off
+    with pytest.raises(ValueError, match="images \\(the training budget\\) must be an integer >= 1"):
+        recipes.fit_on_budget("mlp_tuned", splits, 0)
