@@ -55,8 +55,10 @@ format: setup
 	$(VENV)/bin/ruff format .
 
 # Notebooks under test write their figures and metrics to a temporary folder, never over reports/.
+# Two workers (pytest-xdist); tests/conftest.py says which tests run together, in order, on one.
 test: lint
-	DIGITS_REPORTS_DIR=$$(mktemp -d) $(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider
+	DIGITS_REPORTS_DIR=$$(mktemp -d) $(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider \
+		-n 2 --dist loadgroup
 
 test-fast: setup
 	$(PY) -m pytest tests -p no:cacheprovider

@@ -28,6 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+from filelock import FileLock, Timeout
 from sklearn.metrics import log_loss
 
 from . import config as settings
@@ -236,15 +237,16 @@ def fit(
     keras_model = compile_model(model, data, config, strategy)
     run_id = f"{model}-{_run_key(keras_model, config, data)[:16]}"
     run_dir = settings.runs_dir() / run_id if use_cache else None
-    result = _load_cached(run_dir, label)
-    if result is None:
-        with _workspace(run_dir) as work:
-            extra = list(callbacks or []) + _tensorboard(run_id, tensorboard)
-            history = _train(keras_model, data, config, work, extra, checkpoint, verbose)
-            result = _evaluate(model, keras_model, data, config, history, label)
-            if use_cache:
-                files.save_model(keras_model, work / "model.keras")
-                result.save(work / "result.json")
+    with _run_lock(run_dir):  # a process already training this run finishes first; its result is then reused
+        result = _load_cached(run_dir, label)
+        if result is None:
+            with _workspace(run_dir) as work:
+                extra = list(callbacks or []) + _tensorboard(run_id, tensorboard)
+                history = _train(keras_model, data, config, work, extra, checkpoint, verbose)
+                result = _evaluate(model, keras_model, data, config, history, label)
+                if use_cache:
+                    files.save_model(keras_model, work / "model.keras")
+                    result.save(work / "result.json")
     if csv_log:
         files.write_text(csv_log, result.history.to_csv(index=False))
     if checkpoint and not Path(checkpoint).exists():
@@ -312,6 +314,27 @@ def _load_cached(run_dir: Path | None, label: str | None) -> TrainResult | None:
         return None
     result.cached, result.label = True, label
     return result
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path | None):
+    """Hold the run's lock (a file beside its folder) so that two processes, e.g. two notebooks or two test
+    workers, never train the same run at once; the lock is the operating system's, so a killed process
+    leaves none behind."""
+    if run_dir is None:
+        yield
+        return
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(run_dir.parent / f"{run_dir.name}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.warning("run %s is being trained by another process: waiting for it to finish", run_dir.name)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @contextlib.contextmanager

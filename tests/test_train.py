@@ -142,6 +142,41 @@ def test_every_option_runs(small_splits, tmp_path):
     assert 1 <= result.epochs_run <= 2
 
 
+SAME_RUN = """
+import json
+from digits import data, train
+splits = data.mnist_splits(n_train=1_000, n_val=200, n_test=200)
+result = train.fit("mlp_baseline", splits, epochs=2, verbose=0)
+print(json.dumps({"cached": result.cached, "epochs": result.history["epoch"].tolist(), "pred": result.y_pred.tolist()}))
+"""
+
+
+def test_two_processes_asking_for_one_run_train_it_once():
+    from filelock import FileLock
+
+    from digits import data
+
+    splits = data.mnist_splits(n_train=1_000, n_val=200, n_test=200)
+    cfg = train.TrainConfig(epochs=2)
+    run_id = f"mlp_baseline-{train._run_key(train.compile_model('mlp_baseline', splits, cfg), cfg, splits)[:16]}"
+    config.runs_dir().mkdir(parents=True)
+    with FileLock(config.runs_dir() / f"{run_id}.lock"):  # as if a third process were training it
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", SAME_RUN], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
+        for proc in procs:  # each one says it waits, then waits
+            assert any("waiting for it to finish" in line for line in proc.stderr), "a process did not wait"
+        assert all(proc.poll() is None for proc in procs)
+    outputs = [json.loads(proc.communicate(timeout=300)[0].splitlines()[-1]) for proc in procs]
+    assert sorted(out["cached"] for out in outputs) == [False, True]  # one trained, the other reused its run
+    assert [out["epochs"] for out in outputs] == [[0, 1], [0, 1]]  # one history each, not two interleaved
+    assert outputs[0]["pred"] == outputs[1]["pred"]
+    assert (config.runs_dir() / run_id / "result.json").is_file()
+
+
 MIRRORED = """
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
