@@ -168,7 +168,13 @@ def test_two_processes_asking_for_one_run_train_it_once():
             for _ in range(2)
         ]
         for proc in procs:  # each one says it waits, then waits
-            assert any("waiting for it to finish" in line for line in proc.stderr), "a process did not wait"
+            seen = []
+            for line in proc.stderr:
+                seen.append(line)
+                if "waiting for it to finish" in line:
+                    break
+            else:
+                pytest.fail("a process did not wait for the run's lock; it wrote:\n" + "".join(seen[-20:]))
         assert all(proc.poll() is None for proc in procs)
     outputs = [json.loads(proc.communicate(timeout=300)[0].splitlines()[-1]) for proc in procs]
     assert sorted(out["cached"] for out in outputs) == [False, True]  # one trained, the other reused its run
