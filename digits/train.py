@@ -235,7 +235,7 @@ def fit(
     config = config.replace(**changes) if changes else config
     use_cache = (settings.cache_enabled() if cache is None else cache) and not callbacks
     keras_model = compile_model(model, data, config, strategy)
-    run_id = f"{model}-{_run_key(keras_model, config, data)[:16]}"
+    run_id = _run_id(model, keras_model, config, data)
     run_dir = settings.runs_dir() / run_id if use_cache else None
     with _run_lock(run_dir):  # a process already training this run finishes first; its result is then reused
         result = _load_cached(run_dir, label)
@@ -286,6 +286,11 @@ def _learning_rate(cfg: TrainConfig, n_train: int):
     return cfg.learning_rate
 
 
+def _run_id(model: str, net: keras.Model, cfg: TrainConfig, data: Splits) -> str:
+    """The run's name in the cache: the model's name and the start of its key."""
+    return f"{model}-{_run_key(net, cfg, data)[:16]}"
+
+
 def _run_key(net: keras.Model, cfg: TrainConfig, data: Splits) -> str:
     """sha256 of the architecture, the non-default options, the data and the library versions."""
     backend = keras.backend.backend()
@@ -316,6 +321,10 @@ def _load_cached(run_dir: Path | None, label: str | None) -> TrainResult | None:
     return result
 
 
+def _lock_path(run_dir: Path) -> Path:
+    return run_dir.parent / f"{run_dir.name}.lock"
+
+
 @contextlib.contextmanager
 def _run_lock(run_dir: Path | None):
     """Hold the run's lock (a file beside its folder) so that two processes, e.g. two notebooks or two test
@@ -325,7 +334,7 @@ def _run_lock(run_dir: Path | None):
         yield
         return
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(run_dir.parent / f"{run_dir.name}.lock")
+    lock = FileLock(_lock_path(run_dir))
     try:
         lock.acquire(timeout=0)
     except Timeout:

@@ -25,7 +25,7 @@ CHAINED_NOTEBOOKS = ("01_", "04_", "06_", "07_", "09_", "10_")
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
-        name = Path(str(item.path)).name
+        name = item.path.name
         chained = name.endswith(".ipynb") and name.startswith(CHAINED_NOTEBOOKS)
         item.add_marker(pytest.mark.xdist_group("chained notebooks" if chained else "the rest"))
 

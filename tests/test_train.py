@@ -158,9 +158,11 @@ def test_two_processes_asking_for_one_run_train_it_once():
 
     splits = data.mnist_splits(n_train=1_000, n_val=200, n_test=200)
     cfg = train.TrainConfig(epochs=2)
-    run_id = f"mlp_baseline-{train._run_key(train.compile_model('mlp_baseline', splits, cfg), cfg, splits)[:16]}"
-    config.runs_dir().mkdir(parents=True)
-    with FileLock(config.runs_dir() / f"{run_id}.lock"):  # as if a third process were training it
+    run_dir = config.runs_dir() / train._run_id(
+        "mlp_baseline", train.compile_model("mlp_baseline", splits, cfg), cfg, splits
+    )
+    run_dir.parent.mkdir(parents=True)
+    with FileLock(train._lock_path(run_dir)):  # as if a third process were training it
         procs = [
             subprocess.Popen(
                 [sys.executable, "-c", SAME_RUN], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -180,7 +182,7 @@ def test_two_processes_asking_for_one_run_train_it_once():
     assert sorted(out["cached"] for out in outputs) == [False, True]  # one trained, the other reused its run
     assert [out["epochs"] for out in outputs] == [[0, 1], [0, 1]]  # one history each, not two interleaved
     assert outputs[0]["pred"] == outputs[1]["pred"]
-    assert (config.runs_dir() / run_id / "result.json").is_file()
+    assert (run_dir / "result.json").is_file()
 
 
 MIRRORED = """
