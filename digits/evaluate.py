@@ -13,10 +13,17 @@ from . import models
 
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Class probabilities for ``x`` (N x C); a channel axis is added to N x H x W images."""
+    """Class probabilities for ``x`` (N x C); a channel axis is added to N x H x W images.
+
+    Up to ``batch_size`` images go through the model as one batch without building a dataset
+    (``predict_on_batch``: the same numbers, 2-3x faster for the one image of ``predict``), unless the
+    model is spread over several replicas, where ``predict_on_batch`` returns the first replica's share."""
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., np.newaxis]
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow only
+    if len(x) <= batch_size and (strategy is None or strategy.num_replicas_in_sync == 1):
+        return np.asarray(model.predict_on_batch(x))
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 

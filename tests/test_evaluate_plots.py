@@ -122,3 +122,14 @@ def test_select_ensemble_adds_members_only_while_validation_loss_falls():
 def test_generalization_gap_is_training_minus_validation_accuracy_in_points():
     history = pd.DataFrame({"accuracy": [0.90, 0.95], "val_accuracy": [0.88, 0.96]})
     assert np.allclose(evaluate.generalization_gap(history), [2.0, -1.0])
+
+
+def test_predict_proba_gives_the_same_numbers_in_one_batch_as_in_several():
+    from digits import models
+
+    model = models.build("mlp_baseline")
+    x = np.random.default_rng(0).random((7, 28, 28), dtype=np.float32)
+    one_batch = evaluate.predict_proba(model, x)  # predict_on_batch
+    batches = evaluate.predict_proba(model, x, batch_size=3)  # predict, three batches
+    assert one_batch.shape == (7, 10) and np.allclose(one_batch.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(one_batch, batches, atol=1e-6)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 from conftest import needs_real_data
@@ -52,6 +53,24 @@ def test_same_seed_same_result_without_cache(small_splits):
     a = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0, cache=False)
     b = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0, cache=False)
     assert a.test == b.test
+
+
+def test_training_step_is_traced_once_and_trains_the_same(small_splits, monkeypatch):
+    traces = []
+    original = keras.Model.train_step
+
+    def counted(self, data):
+        traces.append(1)
+        return original(self, data)
+
+    monkeypatch.setattr(keras.Model, "train_step", counted)
+    once = train.fit("mlp_baseline", small_splits, epochs=2, verbose=0, cache=False)
+    assert len(traces) == 1
+    monkeypatch.setattr(train, "_create_variables", lambda net, data: None)  # variables made while tracing
+    twice = train.fit("mlp_baseline", small_splits, epochs=2, verbose=0, cache=False)
+    assert len(traces) == 3
+    columns = ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert once.history[columns].equals(twice.history[columns]) and once.test == twice.test
 
 
 def test_interrupted_run_resumes_and_counts_every_epochs_time(small_splits, monkeypatch):
