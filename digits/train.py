@@ -161,9 +161,9 @@ class TrainResult:
         }
 
     def to_dict(self) -> dict:
-        out = asdict(self) | {"history": self.history.to_dict(orient="list"), "y_pred": self.y_pred.tolist()}
-        out.pop("model")
-        return out
+        """The JSON-ready fields, without the model (``dataclasses.asdict`` would deep-copy it)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
+        return out | {"history": self.history.to_dict(orient="list"), "y_pred": self.y_pred.tolist()}
 
     def save(self, path: str | Path) -> Path:
         """Write the result as JSON (atomically)."""
