@@ -187,6 +187,25 @@ def test_a_run_of_every_notebook_writes_regeneration_json(notebooks_dir, monkeyp
     assert not (config.reports_dir() / "regeneration.json").exists()
 
 
+def test_the_time_of_an_interrupted_notebook_counts_when_it_finishes(tmp_path, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(regeneration.time, "perf_counter", lambda: now[0])
+    first = regeneration.Clock("full", reports=tmp_path)
+    now[0] += 100.0
+    first.lap("50_first", 100.0)
+    with first.ticking():  # saves the progress on entry, every heartbeat and on exit
+        now[0] += 250.0  # 51_second runs for 250 s; then the machine goes away without a lap
+    saved = json.loads((tmp_path / regeneration.PARTIAL).read_text())
+    assert (saved["earlier_seconds"], saved["unfinished_seconds"]) == (350.0, 250.0)
+
+    second = regeneration.Clock("full", reports=tmp_path)  # resumed: 51_second runs again, for 40 s
+    assert second.done == ["50_first"]
+    now[0] += 40.0
+    second.lap("51_second", 40.0)
+    assert [lap["seconds"] for lap in second.state["laps"]] == [100.0, 290.0]
+    assert second.record()["wall_minutes"] == round(390.0 / 60, 2)
+
+
 def test_an_interrupted_make_reports_resumes_and_counts_every_attempt(notebooks_dir, tmp_path, monkeypatch):
     runs_log = tmp_path / "executions.txt"  # each execution of a probe notebook appends its name
     count = new_code_cell(f"open({str(runs_log)!r}, 'a').write(PROFILE_NAME + '\\n')")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -50,10 +51,11 @@ def _run(args) -> int:
     if clock and clock.done:
         print(f"== resuming an interrupted make reports; already done: {', '.join(clock.done)}", flush=True)
     try:
-        for stem, seconds in runner.run(args.notebooks, args.profile, overrides, skip=clock.done if clock else ()):
-            if clock:
-                clock.lap(stem, seconds)
-            print(f"== {stem} done in {seconds / 60:.1f} min", flush=True)
+        with clock.ticking() if clock else contextlib.nullcontext():
+            for stem, seconds in runner.run(args.notebooks, args.profile, overrides, skip=clock.done if clock else ()):
+                if clock:
+                    clock.lap(stem, seconds)
+                print(f"== {stem} done in {seconds / 60:.1f} min", flush=True)
     except runner.NotebookFailed as err:
         stem = str(err).split()[1]
         print(

@@ -3,7 +3,9 @@ many models it trained and how many it reused from the run cache, on what machin
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from datetime import UTC, datetime
 from importlib import metadata
@@ -49,13 +51,18 @@ class Clock:
     """Times one ``make reports`` across interruptions: ``lap`` after each notebook saves the progress to
     ``reports/.regeneration.partial.json``; a later run with the same profile and overrides resumes it (the
     notebooks already done are skipped, their minutes kept), and ``write`` turns it into ``regeneration.json``.
-    Minutes spent in a notebook that was interrupted are not counted (its training resumes from the run cache)."""
+    While a notebook runs, ``ticking`` saves the time spent every ``HEARTBEAT_SECONDS``: the minutes of a
+    notebook that was interrupted count in the total and in that notebook's time when it finishes (up to the
+    last heartbeat before the interruption)."""
+
+    HEARTBEAT_SECONDS = 60.0
 
     def __init__(self, profile: str, overrides: dict | None = None, reports: Path | None = None):
         self.reports = reports or config.reports_dir()
         self.partial = self.reports / PARTIAL
         overrides = overrides or {}
         state = json.loads(self.partial.read_text()) if self.partial.exists() else None
+        self._lock = threading.Lock()
         if state and state["profile"] == profile and state["overrides"] == overrides:
             self.state = state | {"attempts": state["attempts"] + 1}
         else:
@@ -68,7 +75,8 @@ class Clock:
                 "earlier_seconds": 0.0,
                 "laps": [],
             }
-        self._t0 = time.perf_counter()
+        self._t0 = self._lap_t0 = time.perf_counter()
+        self._carried = self.state.get("unfinished_seconds", 0.0)  # an interrupted attempt's time in this notebook
 
     @property
     def done(self) -> list[str]:
@@ -78,9 +86,41 @@ class Clock:
     def _seconds(self) -> float:
         return self.state["earlier_seconds"] + time.perf_counter() - self._t0
 
+    def _save(self) -> None:
+        unfinished = self._carried + time.perf_counter() - self._lap_t0
+        progress = {"earlier_seconds": round(self._seconds(), 1), "unfinished_seconds": round(unfinished, 1)}
+        files.write_json(self.partial, self.state | progress)
+
+    def beat(self) -> None:
+        """Save the time spent so far, the unfinished notebook's included."""
+        with self._lock:
+            self._save()
+
     def lap(self, notebook: str, seconds: float) -> None:
-        self.state["laps"].append({"notebook": notebook, "seconds": round(seconds, 1)})
-        files.write_json(self.partial, self.state | {"earlier_seconds": round(self._seconds(), 1)})
+        """A notebook finished in ``seconds`` (this attempt's); earlier attempts' time in it is added."""
+        with self._lock:
+            self.state["laps"].append({"notebook": notebook, "seconds": round(seconds + self._carried, 1)})
+            self._carried, self._lap_t0 = 0.0, time.perf_counter()
+            self._save()
+
+    @contextlib.contextmanager
+    def ticking(self):
+        """Save the progress now, every ``HEARTBEAT_SECONDS`` and when the block ends."""
+        stop = threading.Event()
+
+        def beat_until_stopped():
+            while not stop.wait(self.HEARTBEAT_SECONDS):
+                self.beat()
+
+        self.beat()
+        thread = threading.Thread(target=beat_until_stopped, name="regeneration-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+            self.beat()  # a failed or interrupted notebook's time, to the second
 
     def record(self) -> dict:
         """The regeneration record, reading each notebook's trained/reused counts from its metrics file."""
