@@ -23,6 +23,7 @@ from sklearn.datasets import load_svmlight_file
 from sklearn.model_selection import train_test_split
 
 from . import config
+from .checks import is_count
 
 PIXEL_SCALE = 1.0 / 255.0  # the one normalisation: models start with Rescaling(PIXEL_SCALE)
 
@@ -362,7 +363,7 @@ class Splits:
         """These splits with the training set repeated whole until it holds at least ``min_images`` images
         (validation and test unchanged): a tiny training set then makes epochs of a useful length, so Keras'
         fixed cost per epoch (callbacks, logs, the resume backup) is not paid every few images."""
-        if not (isinstance(min_images, (int, np.integer)) and min_images >= 1):
+        if not is_count(min_images):
             raise ValueError(f"min_images must be an integer >= 1, got {min_images!r}")
         copies = -(-int(min_images) // len(self.y_train))
         if copies <= 1:
@@ -407,7 +408,7 @@ def make_splits(
     """
     (x, y), (x_test, y_test) = train, test
     for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
-        if value is not None and (not isinstance(value, (int, np.integer)) or value < 10):
+        if value is not None and not is_count(value, 10):
             raise ValueError(f"{name} must be an integer >= 10 or None, got {value!r}")
     if not 10 <= val_size < len(y):
         raise ValueError(f"val_size must be between 10 and {len(y) - 1}, got {val_size!r}")

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
+from .checks import is_count
 from .data import Splits
 from .layers import Augmentation
 from .train import TrainConfig, TrainResult
@@ -78,7 +77,7 @@ def fit_on_budget(
     set is repeated (``Splits.tiled``) into epochs of at least ``min(epoch_images, images)`` images, and
     trained for as many epochs as the budget holds (at least one). Runs on 100 or 10,000 images then cost
     the same and see the same number of images."""
-    if not (isinstance(images, (int, np.integer)) and images >= 1):
+    if not is_count(images):
         raise ValueError(f"images (the training budget) must be an integer >= 1, got {images!r}")
     tiled = splits.tiled(min(epoch_images, int(images)))
     epochs = max(1, round(images / len(tiled.y_train)))

@@ -33,6 +33,7 @@ from sklearn.metrics import log_loss
 
 from . import config as settings
 from . import evaluate, files, models
+from .checks import is_count
 from .data import Splits
 from .layers import Augmentation
 
@@ -75,6 +76,9 @@ class TrainConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "augment", Augmentation.of(self.augment))  # True or a dict (from JSON) as well
+        for name in ("epochs", "batch_size", "early_stopping"):  # a NumPy integer keys the run cache as an int does
+            if isinstance(getattr(self, name), np.integer):
+                object.__setattr__(self, name, int(getattr(self, name)))
         problems = self.problems()
         if problems:
             raise ValueError("; ".join(problems))
@@ -82,15 +86,15 @@ class TrainConfig:
     def problems(self) -> list[str]:
         """What is wrong with these options, in words (empty when nothing is)."""
         out = []
-        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+        if not is_count(self.epochs):
             out.append(f"epochs must be an integer >= 1, got {self.epochs!r}")
-        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+        if not is_count(self.batch_size):
             out.append(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 10):
             out.append(f"learning_rate must be a number in (0, 10), got {self.learning_rate!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             out.append(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        if self.early_stopping is not None and not (isinstance(self.early_stopping, int) and self.early_stopping >= 1):
+        if self.early_stopping is not None and not is_count(self.early_stopping):
             out.append(f"early_stopping is a patience in epochs (integer >= 1) or None, got {self.early_stopping!r}")
         if self.clipnorm is not None and not (isinstance(self.clipnorm, (int, float)) and self.clipnorm > 0):
             out.append(f"clipnorm must be a positive number or None, got {self.clipnorm!r}")

@@ -26,6 +26,7 @@ import keras_tuner as kt
 import pandas as pd
 
 from . import config, files, models, train
+from .checks import is_count
 from .data import Splits
 
 ALGORITHMS = {"random": kt.RandomSearch, "hyperband": kt.Hyperband, "bayesian": kt.BayesianOptimization}
@@ -122,7 +123,7 @@ def make_tuner(
         raise ValueError(f"model must be one of {sorted(SPACES)}, got {model!r}")
     if algo not in ALGORITHMS:
         raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
-    if not (isinstance(max_trials, int) and max_trials >= 1):
+    if not is_count(max_trials):
         raise ValueError(f"max_trials must be an integer >= 1, got {max_trials!r}")
     project_dir = Path(directory) / project_name
     space_file = project_dir / "search_space.json"
@@ -257,8 +258,8 @@ def run_distributed(workers: int, tune_args: list[str], timeout: float = 3_600) 
     """Start a chief oracle and ``workers`` workers on localhost (Keras Tuner's distributed mode), each
     running ``python -m digits tune <tune_args>``; wait for all. On several machines, run the same
     command on each with KERASTUNER_ORACLE_IP set to the chief's address (see README)."""
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    if not is_count(workers):
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -159,8 +159,10 @@ def test_a_small_training_set_is_tiled_into_whole_copies_and_nothing_else_change
     assert np.array_equal(tiled.y_train, np.tile(s.y_train, 3)) and tiled.x_train.shape[1:] == s.x_train.shape[1:]
     assert np.array_equal(tiled.x_val, s.x_val) and np.array_equal(tiled.x_test, s.x_test)
     assert s.tiled(80) is s and s.tiled(1) is s  # already long enough
-    with pytest.raises(ValueError, match="min_images must be an integer >= 1"):
-        s.tiled(0)
+    for bad in (0, 1.5, False):
+        with pytest.raises(ValueError, match="min_images must be an integer >= 1"):
+            s.tiled(bad)
+    assert s.tiled(np.int64(200)).sizes() == tiled.sizes()
 
 
 def test_split_parameters_are_checked():

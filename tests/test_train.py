@@ -129,6 +129,8 @@ def test_cache_key_is_stable_when_an_option_with_a_default_is_added(small_splits
 def test_training_options_are_checked(small_splits):
     for bad in (
         {"epochs": 0},
+        {"epochs": 2.5},
+        {"epochs": True},
         {"batch_size": -1},
         {"learning_rate": 0},
         {"lr_schedule": "step"},
@@ -142,6 +144,13 @@ def test_training_options_are_checked(small_splits):
             train.TrainConfig(**bad)
     with pytest.raises(ValueError, match="need validate=True"):
         train.TrainConfig(early_stopping=3, validate=False)
+    # A NumPy integer (from a sweep over an array) is a valid count and keys the run cache as the int does.
+    model = models.build("mlp_baseline")
+    numpy_config = train.TrainConfig(epochs=np.int64(3), batch_size=np.int32(64))
+    assert numpy_config == train.TrainConfig(epochs=3, batch_size=64) and type(numpy_config.epochs) is int
+    assert train._run_key(model, numpy_config, small_splits) == train._run_key(
+        model, train.TrainConfig(epochs=3, batch_size=64), small_splits
+    )
 
 
 def test_every_option_runs(small_splits, tmp_path):

@@ -86,6 +86,11 @@ def test_bad_parameters(tiny, tmp_path):
         tuning.search("mlp", "grid", splits=tiny, directory=tmp_path)
     with pytest.raises(ValueError, match="budget_minutes"):
         _search(tiny, tmp_path, budget_minutes=0)
+    for trials in (0, 2.0, True):
+        with pytest.raises(ValueError, match="max_trials must be an integer >= 1"):
+            _search(tiny, tmp_path, max_trials=trials)
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        tuning.run_distributed(0, [])
 
 
 def test_distributed_chief_and_two_workers(tmp_path):
