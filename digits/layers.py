@@ -1,4 +1,5 @@
-"""The package's own Keras layers: random affine augmentation and deskewing, and their settings."""
+"""The package's own Keras layers: random affine augmentation, deskewing, whole-pixel shifts and temperature
+scaling, and their settings."""
 
 from __future__ import annotations
 
@@ -161,3 +162,19 @@ class Temperature(layers.Layer):
 
     def get_config(self):
         return super().get_config() | {"temperature": self.temperature}
+
+
+@keras.saving.register_keras_serializable(package="digits")
+class Shift(layers.Layer):
+    """Moves every image by whole pixels (``rows`` down, ``cols`` right; negative: up, left), wrapping round
+    the border, which is blank in a digit framed like MNIST. Active at inference: test-time shifts."""
+
+    def __init__(self, rows: int = 0, cols: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.rows, self.cols = int(rows), int(cols)
+
+    def call(self, images):
+        return keras.ops.roll(keras.ops.roll(images, self.rows, axis=1), self.cols, axis=2)
+
+    def get_config(self):
+        return super().get_config() | {"rows": self.rows, "cols": self.cols}

@@ -16,7 +16,7 @@ import keras
 from keras import layers
 
 from .data import PIXEL_SCALE
-from .layers import Augmentation, Deskew, augmentation
+from .layers import Augmentation, Deskew, Shift, augmentation
 
 REGISTRY: dict[str, Callable] = {}
 POOLING = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D, None: None}
@@ -313,6 +313,20 @@ def ensemble(members: list, name: str = "ensemble") -> keras.Model:
     outputs = [keras.Model(m.input, m.output, name=f"member_{i}_{m.name}")(inputs) for i, m in enumerate(members)]
     mean = layers.Average(name="mean_probability")(outputs) if len(outputs) > 1 else outputs[0]
     return keras.Model(inputs, mean, name=name)
+
+
+TEST_TIME_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # as it is, down, up, right, left
+
+
+def test_time_shifts(model: keras.Model, pixels: int = 1) -> keras.Model:
+    """``model`` reading each image five times, as it is and moved by ``pixels`` down, up, right and left,
+    with the five probabilities averaged (test-time augmentation); the weights are ``model``'s own."""
+    inputs = keras.Input(shape=model.input_shape[1:], name="pixels")
+    outputs = [
+        model(Shift(rows * pixels, cols * pixels, name=f"shift_{k}")(inputs))
+        for k, (rows, cols) in enumerate(TEST_TIME_SHIFTS)
+    ]
+    return keras.Model(inputs, layers.Average(name="mean_probability")(outputs), name=f"{model.name}_shifted")
 
 
 # --------------------------------------------------------------------------- benchmark recipes

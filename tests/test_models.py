@@ -112,3 +112,22 @@ def test_ensemble_averages_member_probabilities(tmp_path):
     np.testing.assert_allclose(keras.saving.load_model(saved).predict(x, verbose=0), expected, rtol=1e-5)
     with pytest.raises(ValueError, match="at least one"):
         models.ensemble([])
+
+
+def test_test_time_shifts_average_the_model_over_five_placements(tmp_path):
+    model = models.build("cnn1_minimal")
+    x = np.random.default_rng(3).integers(0, 255, (4, 28, 28, 1)).astype(np.uint8)
+    placed = [np.roll(x, (rows, cols), axis=(1, 2)) for rows, cols in models.TEST_TIME_SHIFTS]  # down, up, right, left
+    expected = np.mean([model.predict(p, verbose=0) for p in placed], axis=0)
+    shifted = models.test_time_shifts(model)
+    np.testing.assert_allclose(shifted.predict(x, verbose=0), expected, rtol=1e-5)
+    assert shifted.count_params() == model.count_params()  # the same weights, read five times
+    assert not np.allclose(expected, model.predict(x, verbose=0))  # the shifts do change what it reads
+    shifted.save(tmp_path / "shifted.keras")
+    np.testing.assert_allclose(
+        keras.saving.load_model(tmp_path / "shifted.keras").predict(x, verbose=0), expected, rtol=1e-5
+    )
+    digit = np.zeros((1, 28, 28, 1), np.float32)
+    digit[0, 10, 12] = 1.0
+    moved = np.asarray(layers.Shift(2, -3)(digit))
+    assert moved[0, 12, 9, 0] == 1.0 and moved.sum() == 1.0  # two rows down, three columns left

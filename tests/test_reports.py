@@ -354,6 +354,11 @@ def test_the_headline_answers_each_question_from_its_notebooks_metrics():
     answers = list(table["this repository (measured)"])
     assert answers[0] == "best recipe 99.66% ± 0.03 (3 seeds); ensemble of 4 chosen on validation 99.75%"
     assert answers[1] == "pixels scrambled: MLP 94.00% → 94.01%; CNN 96.50% → 87.00%"
+    shifted = [{"test_accuracy_mean": 0.99672, "test_accuracy_sd": 0.0002, "seeds": 3}]
+    for adopted, said in ((True, ", 99.67% ± 0.02 read with test-time shifts (chosen on validation);"), (False, ";")):
+        extra["shifts"] = {"adopted": adopted, "seeds": shifted}
+        answer = headline.headline_table([_metrics("09_best", {}, extra)])["this repository (measured)"].iloc[0]
+        assert answer.startswith("best recipe 99.66% ± 0.03 (3 seeds)" + said)
 
 
 def test_the_headline_reads_every_committed_metrics_file():

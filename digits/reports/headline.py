@@ -78,11 +78,18 @@ def _user_images(m: dict) -> str:
 
 
 def _best_model(m: dict) -> str:
-    seeds, ensemble = m["extra"]["seeds"][0], m["extra"]["ensemble"]
+    seeds, ensemble, shifts = m["extra"]["seeds"][0], m["extra"]["ensemble"], m["extra"].get("shifts", {})
+    shifted = shifts["seeds"][0] if shifts.get("adopted") else None
     return (
         f"best recipe {percent(seeds['test_accuracy_mean'])} ± {100 * seeds['test_accuracy_sd']:.2f} "
-        f"({seeds['seeds']} seeds); ensemble of {len(ensemble['members'])} chosen on validation "
-        f"{percent(ensemble['accuracy'])}"
+        f"({seeds['seeds']} seeds)"
+        + (
+            f", {percent(shifted['test_accuracy_mean'])} ± {100 * shifted['test_accuracy_sd']:.2f} read with "
+            "test-time shifts (chosen on validation)"
+            if shifted
+            else ""
+        )
+        + f"; ensemble of {len(ensemble['members'])} chosen on validation {percent(ensemble['accuracy'])}"
     )
 
 
