@@ -27,6 +27,11 @@ def predict_proba(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 
+def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    """Share of ``x`` that ``model`` reads as its label ``y``."""
+    return float(np.mean(predict_proba(model, x).argmax(axis=1) == np.asarray(y)))
+
+
 def surest(proba: np.ndarray) -> int:
     """Index of the reading (row of ``proba``) whose top class is most probable."""
     return int(np.argmax(np.asarray(proba).max(axis=1)))
@@ -176,12 +181,8 @@ class Transfer:
 
 def transfer_table(results: dict, framed: np.ndarray, naive: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     """One :class:`Transfer` row per trained run of ``results`` ({label: TrainResult})."""
-
-    def accuracy(model, images):
-        return float(np.mean(predict_proba(model, images).argmax(axis=1) == y))
-
     rows = {
-        label: asdict(Transfer(r.test_accuracy, accuracy(r.model, framed), accuracy(r.model, naive)))
+        label: asdict(Transfer(r.test_accuracy, accuracy(r.model, framed, y), accuracy(r.model, naive, y)))
         for label, r in results.items()
     }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")

@@ -11,3 +11,9 @@ REFERENCE_MLP, REFERENCE_CNN = 0.980, 0.987  # the reference projects' MLP and C
 REFERENCE_CNN3 = 0.9922  # the reference projects' CNN#3
 REFERENCE_BASIC, REFERENCE_IMPROVED = 0.95, 0.98  # the reference projects' basic and improved CNN (about)
 REFERENCE_TWO_DIGIT = (0.99, 0.87)  # the reference projects' two-digit MLP: training and dev accuracy
+
+
+def gap(ours: float, theirs: float) -> str:
+    """How far an accuracy of ours lies from a published one, in words: '0.12 points above theirs'."""
+    points = 100 * (ours - theirs)
+    return f"{abs(points):.2f} points {'above' if points >= 0 else 'below'} theirs"

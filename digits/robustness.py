@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from .evaluate import predict_proba
+from .evaluate import accuracy
 
 DIRECTIONS = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
 
@@ -66,8 +66,7 @@ def permute(images, permutation: np.ndarray) -> np.ndarray:
 
 def accuracy_curve(model, images, labels, transform, values) -> list[float]:
     """Accuracy of ``model`` on ``transform(images, value)`` for each value (one inference per value)."""
-    labels = np.asarray(labels)
-    return [float(np.mean(predict_proba(model, transform(images, v)).argmax(1) == labels)) for v in values]
+    return [accuracy(model, transform(images, v), labels) for v in values]
 
 
 def shift_curve(model, images, labels, max_shift: int = 8) -> list[float]:

@@ -133,3 +133,21 @@ def test_predict_proba_gives_the_same_numbers_in_one_batch_as_in_several():
     batches = evaluate.predict_proba(model, x, batch_size=3)  # predict, three batches
     assert one_batch.shape == (7, 10) and np.allclose(one_batch.sum(axis=1), 1, atol=1e-5)
     np.testing.assert_allclose(one_batch, batches, atol=1e-6)
+
+
+def test_accuracy_is_the_share_read_as_labelled():
+    from digits import models
+
+    model = models.build("mlp_baseline")
+    x = np.random.default_rng(0).random((8, 28, 28), dtype=np.float32)
+    read = evaluate.predict_proba(model, x).argmax(axis=1)
+    wrong = (read + 1) % 10
+    labels = np.where(np.arange(8) < 3, read, wrong)  # three of eight labelled as the model reads them
+    assert evaluate.accuracy(model, x, labels) == pytest.approx(3 / 8)
+
+
+def test_gap_to_a_published_figure_says_how_far_and_which_way():
+    from digits import published
+
+    assert published.gap(0.9912, 0.987) == "0.42 points above theirs"
+    assert published.gap(0.979, 0.980) == "0.10 points below theirs"
