@@ -7,7 +7,9 @@ training option lives in one frozen :class:`TrainConfig`; runs are cached under
 ``.cache/runs/`` keyed by the model's architecture, the options that differ from their
 defaults, the exact data and the library versions, so regenerating a report does not retrain
 an unchanged configuration. An interrupted run resumes from its last finished epoch (Keras
-``BackupAndRestore``) and counts the training time of every epoch it trained.
+``BackupAndRestore``) and counts the training time of every epoch it trained; its dropout and
+augmentation draws continue where the interrupted run's stopped, so it trains exactly as an
+uninterrupted run.
 """
 
 from __future__ import annotations
@@ -196,6 +198,30 @@ class EpochClock(keras.callbacks.Callback):
         if logs is not None:
             logs["seconds"] = self.seconds_before + time.perf_counter() - self.start
             logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
+class ResumeSeeds(keras.callbacks.Callback):
+    """Puts every random layer's seed state (dropout, augmentation) where an uninterrupted run has it at the
+    start of each epoch. A Keras backup does not hold these states, so a resumed run would otherwise repeat
+    the first epochs' random draws. Each training step advances a layer's state by the same number of draws:
+    one forward pass in training mode on ``probe`` (one image) counts them."""
+
+    def __init__(self, steps_per_epoch: int, probe: np.ndarray):
+        super().__init__()
+        self.steps_per_epoch, self.probe = steps_per_epoch, probe
+
+    def on_train_begin(self, logs=None):
+        self.states = [v for v in self.model.non_trainable_variables if v.path.endswith("seed_generator_state")]
+        before = [keras.ops.convert_to_numpy(v) for v in self.model.non_trainable_variables]
+        self.initial = [keras.ops.convert_to_numpy(v) for v in self.states]
+        self.model(self.probe, training=True)
+        self.draws = [keras.ops.convert_to_numpy(v)[1] - i[1] for v, i in zip(self.states, self.initial, strict=True)]
+        for variable, value in zip(self.model.non_trainable_variables, before, strict=True):
+            variable.assign(value)  # the probe's draws and batch statistics undone
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for state, initial, draws in zip(self.states, self.initial, self.draws, strict=True):
+            state.assign(np.array([initial[0], initial[1] + epoch * self.steps_per_epoch * draws], dtype=state.dtype))
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -388,7 +414,12 @@ def _train(net, data: Splits, cfg: TrainConfig, work: Path, extra: list, checkpo
     if earlier is None:
         log_path.unlink(missing_ok=True)  # a fresh start, not a resumed one
     seconds_before = float(earlier["seconds"].iloc[-1]) if earlier is not None and len(earlier) else 0.0
-    callbacks = [EpochClock(seconds_before), *extra]  # the clock first: later callbacks and the log see its fields
+    steps = math.ceil(len(data.y_train) / cfg.batch_size)
+    callbacks = [
+        EpochClock(seconds_before),
+        ResumeSeeds(steps, data.x_train[:1]),
+        *extra,
+    ]  # the clock first: later callbacks and the log see its fields
     callbacks += [keras.callbacks.BackupAndRestore(str(backup)), keras.callbacks.CSVLogger(str(log_path), append=True)]
     if cfg.early_stopping:
         callbacks.append(

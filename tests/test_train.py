@@ -96,6 +96,28 @@ def test_interrupted_run_resumes_and_counts_every_epochs_time(small_splits, monk
     assert resumed.train_seconds == seconds[-1] > seconds[1]
 
 
+def test_a_resumed_run_trains_exactly_as_an_uninterrupted_one(small_splits, monkeypatch):
+    # dropout and augmentation draw random numbers every step; a Keras backup does not hold their seed states
+    config = train.TrainConfig(epochs=3, augment=Augmentation(rotation=10, translation=0.1))
+    whole = train.fit("mlp_tuned", small_splits, config, verbose=0, cache=False)
+    original, ended = train.EpochClock.on_epoch_end, []
+
+    def crash_after_two_epochs(self, epoch, logs=None):
+        original(self, epoch, logs)
+        ended.append(epoch)
+        if len(ended) == 2:
+            raise KeyboardInterrupt("simulated interruption")
+
+    monkeypatch.setattr(train.EpochClock, "on_epoch_end", crash_after_two_epochs)
+    with pytest.raises(KeyboardInterrupt):
+        train.fit("mlp_tuned", small_splits, config, verbose=0)
+    monkeypatch.setattr(train.EpochClock, "on_epoch_end", original)
+    resumed = train.fit("mlp_tuned", small_splits, config, verbose=0)
+    columns = ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert resumed.history[columns].equals(whole.history[columns])
+    assert resumed.test == whole.test and np.array_equal(resumed.y_pred, whole.y_pred)
+
+
 def test_config_round_trips_through_json():
     cfg = recipes.get("cnn_improved", "best", epochs=40, hparams={"dense_units": 128}, deskew=True)
     again = train.TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
