@@ -83,7 +83,7 @@ def save_metrics(results, profile: str, extra: dict | None = None, study_runs=()
         label = row.pop("model")
         if label in models:  # the same configuration over several seeds: keep every run
             label = f"{label} (seed {r.seed})"
-        models[label] = row | {"cached": r.cached}
+        models[label] = row | {"cached": r.cached, "finished_utc": r.finished_utc}
         if "members" in r.config:  # an ensemble: its training time is its members'
             models[label]["members"] = r.config["members"]
     payload = {
@@ -94,6 +94,7 @@ def save_metrics(results, profile: str, extra: dict | None = None, study_runs=()
         "study_runs": {
             "runs": len(study_runs),
             "cached": sum(r.cached for r in study_runs),
+            "cached_finished_utc": sorted(r.finished_utc or "" for r in study_runs if r.cached),
             "train_seconds": round(sum(r.train_seconds for r in study_runs), 1),
         },
         "environment": environment(),

@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -145,6 +146,7 @@ class TrainResult:
     y_pred: np.ndarray
     cached: bool = False
     label: str | None = None
+    finished_utc: str | None = None  # when training ended (ISO 8601); None in runs cached by older versions
     model: keras.Model | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -276,6 +278,7 @@ def fit(
                     _create_variables(keras_model, data)
                 history = _train(keras_model, data, config, work, extra, checkpoint, verbose)
                 result = _evaluate(model, keras_model, data, config, history, label)
+                result.finished_utc = datetime.now(UTC).isoformat(timespec="seconds")
                 if use_cache:
                     files.save_model(keras_model, work / "model.keras")
                     result.save(work / "result.json")

@@ -187,6 +187,21 @@ def test_a_run_of_every_notebook_writes_regeneration_json(notebooks_dir, monkeyp
     assert not (config.reports_dir() / "regeneration.json").exists()
 
 
+def test_runs_an_earlier_attempt_trained_count_as_trained_not_reused():
+    start = "2026-11-24T08:00:00+00:00"
+    metrics = {
+        "models": {
+            "before": _row(0.99, cached=True, finished_utc="2026-11-20T10:00:00+00:00"),  # in the cache already
+            "attempt 1": _row(0.99, cached=True, finished_utc="2026-11-24T09:00:00+00:00"),  # this regeneration's
+            "old cache": _row(0.99, cached=True),  # cached by a version that kept no time: reused
+            "now": _row(0.99, cached=False, finished_utc="2026-11-24T11:00:00+00:00"),
+        },
+        "study_runs": {"runs": 4, "cached": 3, "cached_finished_utc": ["", start, "2026-11-01T00:00:00+00:00"]},
+    }
+    assert regeneration.run_counts(metrics, since=start) == {"trained": 4, "reused": 4}
+    assert regeneration.run_counts(metrics) == {"trained": 2, "reused": 6}  # no start known: the cache's word
+
+
 def test_the_time_of_an_interrupted_notebook_counts_when_it_finishes(tmp_path, monkeypatch):
     now = [1000.0]
     monkeypatch.setattr(regeneration.time, "perf_counter", lambda: now[0])

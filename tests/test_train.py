@@ -36,6 +36,7 @@ def test_result_round_trips_and_cache_returns_the_same_run(small_splits, tmp_pat
     cached = train.fit("mlp_baseline", small_splits, epochs=2, verbose=0, label="baseline")
     assert cached.cached and not first.cached
     assert cached.test == first.test and cached.model is not None
+    assert cached.finished_utc == first.finished_utc and first.finished_utc.endswith("+00:00")  # when it was trained
     retrained = train.fit("mlp_baseline", small_splits, epochs=3, verbose=0)  # another configuration
     assert not retrained.cached
 

@@ -38,13 +38,23 @@ def library_versions() -> dict:
     return versions
 
 
-def run_counts(metrics: dict) -> dict:
+def run_counts(metrics: dict, since: str | None = None) -> dict:
     """Models a notebook trained and models it reloaded from the run cache (study runs included), from its
-    metrics file; an ensemble is made of other runs and counts as neither."""
+    metrics file; an ensemble is made of other runs and counts as neither. A run the cache handed back but
+    that finished training at or after ``since`` (ISO 8601, a regeneration's start) was trained by an
+    earlier attempt of that regeneration, and counts as trained."""
     rows = [r for r in metrics.get("models", {}).values() if "members" not in r]
     study = metrics.get("study_runs", {})
-    reused = sum(bool(r.get("cached")) for r in rows) + study.get("cached", 0)
+    reused = sum(bool(r.get("cached")) and not _finished_since(r.get("finished_utc"), since) for r in rows)
+    earlier_attempts = sum(_finished_since(t, since) for t in study.get("cached_finished_utc", []))
+    reused += study.get("cached", 0) - earlier_attempts
     return {"trained": len(rows) + study.get("runs", 0) - reused, "reused": reused}
+
+
+def _finished_since(finished_utc: str | None, since: str | None) -> bool:
+    if not finished_utc or not since:
+        return False
+    return datetime.fromisoformat(finished_utc) >= datetime.fromisoformat(since)
 
 
 class Clock:
@@ -129,7 +139,8 @@ class Clock:
         notebooks = []
         for lap in self.state["laps"]:
             metrics_file = self.reports / "metrics" / f"{lap['notebook']}.json"
-            counts = run_counts(json.loads(metrics_file.read_text())) if metrics_file.exists() else {}
+            metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
+            counts = run_counts(metrics, since=self.state["started_utc"]) if metrics else {}
             notebooks.append({"notebook": lap["notebook"], "wall_minutes": round(lap["seconds"] / 60, 2)} | counts)
         env = environment()
         return {
