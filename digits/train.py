@@ -147,6 +147,7 @@ class TrainResult:
     cached: bool = False
     label: str | None = None
     finished_utc: str | None = None  # when training ended (ISO 8601); None in runs cached by older versions
+    run_id: str | None = None  # its name in the run cache (``fit`` sets it, cached or not)
     model: keras.Model | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -248,6 +249,7 @@ def fit(
     csv_log: str | Path | None = None,
     tensorboard: bool | None = None,
     verbose: int | str | None = None,
+    start_from: TrainResult | None = None,
     **changes,
 ) -> TrainResult:
     """Train the registered model ``model`` on ``data`` with ``config`` and evaluate it once on the test set.
@@ -263,11 +265,16 @@ def fit(
         checkpoint: also save the model with the best ``monitor`` value there (.keras).
         csv_log: copy the per-epoch log there.
         tensorboard: write TensorBoard logs under ``.cache/tensorboard/<run>/`` (default: ``DIGITS_TENSORBOARD``).
+        start_from: a trained run of the same network (weightless layers such as ``Deskew`` may differ) whose
+            weights this run starts from instead of a fresh initialisation: fine-tuning. Its run id joins the
+            cache key, and its training time is not counted in this run's.
     """
     config = config.replace(**changes) if changes else config
     use_cache = (settings.cache_enabled() if cache is None else cache) and not callbacks
     keras_model = compile_model(model, data, config, strategy)
-    run_id = _run_id(model, keras_model, config, data)
+    if start_from is not None:
+        _start_from(keras_model, start_from)
+    run_id = _run_id(model, keras_model, config, data, start_from)
     run_dir = settings.runs_dir() / run_id if use_cache else None
     with _run_lock(run_dir):  # a process already training this run finishes first; its result is then reused
         result = _load_cached(run_dir, label)
@@ -279,9 +286,12 @@ def fit(
                 history = _train(keras_model, data, config, work, extra, checkpoint, verbose)
                 result = _evaluate(model, keras_model, data, config, history, label)
                 result.finished_utc = datetime.now(UTC).isoformat(timespec="seconds")
+                if start_from is not None:
+                    result.config["start_from"] = start_from.run_id
                 if use_cache:
                     files.save_model(keras_model, work / "model.keras")
                     result.save(work / "result.json")
+    result.run_id = run_id
     if csv_log:
         files.write_text(csv_log, result.history.to_csv(index=False))
     if checkpoint and not Path(checkpoint).exists():
@@ -333,13 +343,27 @@ def _learning_rate(cfg: TrainConfig, n_train: int):
     return cfg.learning_rate
 
 
-def _run_id(model: str, net: keras.Model, cfg: TrainConfig, data: Splits) -> str:
+def _start_from(net: keras.Model, parent: TrainResult) -> None:
+    """Copy ``parent``'s weights into ``net`` (fine-tuning), or say why they do not fit."""
+    if parent.model is None or parent.run_id is None:
+        raise ValueError("start_from needs a run returned by fit() (with its model and run id)")
+    try:
+        net.set_weights(parent.model.get_weights())
+    except ValueError as err:
+        raise ValueError(
+            f"cannot start {net.name} from run {parent.run_id}: its weights do not fit this network ({err}); "
+            "start from a run of the same model and hyperparameters"
+        ) from err
+
+
+def _run_id(model: str, net: keras.Model, cfg: TrainConfig, data: Splits, start_from=None) -> str:
     """The run's name in the cache: the model's name and the start of its key."""
-    return f"{model}-{_run_key(net, cfg, data)[:16]}"
+    return f"{model}-{_run_key(net, cfg, data, start_from)[:16]}"
 
 
-def _run_key(net: keras.Model, cfg: TrainConfig, data: Splits) -> str:
-    """sha256 of the architecture, the non-default options, the data and the library versions."""
+def _run_key(net: keras.Model, cfg: TrainConfig, data: Splits, start_from=None) -> str:
+    """sha256 of the architecture, the non-default options, the data, the library versions and the run it
+    starts from, if any."""
     backend = keras.backend.backend()
     try:
         backend_version = version({"tensorflow": "tensorflow-cpu"}.get(backend, backend))
@@ -351,6 +375,8 @@ def _run_key(net: keras.Model, cfg: TrainConfig, data: Splits) -> str:
         "data": data.fingerprint(),
         "versions": {"keras": keras.__version__, "tensorflow": backend_version, "backend": backend},
     }
+    if start_from is not None:  # only then: every other run keeps its key
+        payload["start_from"] = start_from.run_id
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -492,4 +518,5 @@ def ensemble(runs: list[TrainResult], data: Splits, label: str | None = None, wr
         train_seconds=sum(r.train_seconds for r in runs),
         epochs_run=max(r.epochs_run for r in runs),
         cached=all(r.cached for r in runs),
+        run_id=None,  # made of runs, not one
     )

@@ -41,6 +41,22 @@ def test_result_round_trips_and_cache_returns_the_same_run(small_splits, tmp_pat
     assert not retrained.cached
 
 
+def test_a_run_can_start_from_another_runs_weights(small_splits):
+    parent = train.fit("mlp_baseline", small_splits, epochs=2, verbose=0)
+    still = 1e-9  # a learning rate that leaves the starting weights as they are
+    tuned = train.fit("mlp_baseline", small_splits, epochs=1, learning_rate=still, start_from=parent, verbose=0)
+    fresh = train.fit("mlp_baseline", small_splits, epochs=1, learning_rate=still, verbose=0)
+    assert np.mean(tuned.y_pred == parent.y_pred) > 0.99  # the parent's weights, not a fresh start
+    assert fresh.test_accuracy < parent.test_accuracy - 0.3
+    assert tuned.config["start_from"] == parent.run_id and tuned.run_id not in (parent.run_id, fresh.run_id)
+    again = train.fit("mlp_baseline", small_splits, epochs=1, learning_rate=still, start_from=parent, verbose=0)
+    assert again.cached and again.run_id == tuned.run_id
+    straightened = train.fit("mlp_baseline", small_splits, epochs=1, deskew=True, start_from=parent, verbose=0)
+    assert straightened.config["deskew"] and straightened.run_id != tuned.run_id  # Deskew has no weights: it fits
+    with pytest.raises(ValueError, match="do not fit"):
+        train.fit("cnn3_regularized", small_splits, epochs=1, start_from=parent, verbose=0)
+
+
 def test_deskew_is_built_into_the_model_and_kept_apart_in_the_cache(small_splits):
     plain = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0)
     straightened = train.fit("mlp_baseline", small_splits, epochs=1, verbose=0, deskew=True)
