@@ -58,12 +58,22 @@ def test_metrics_file_lists_each_model_once(tmp_path):
 
     session.setup("98_metrics")
     row = {"parameters": 1, "test_accuracy": 0.5, "macro_f1": 0.5, "train_seconds": 1.0, "epochs": 1}
-    result = SimpleNamespace(cached=False, seed=1, config={"seed": 1}, row=lambda: {"model": "m"} | row)
+    done = "2026-11-24T08:00:00+00:00"
+    result = SimpleNamespace(
+        cached=False, finished_utc=done, seed=1, config={"seed": 1}, row=lambda: {"model": "m"} | row
+    )
     ensemble = SimpleNamespace(
-        cached=False, seed=1, config={"seed": 1, "members": ["m", "n"]}, row=lambda: {"model": "e"} | row
+        cached=False,
+        finished_utc=None,
+        seed=1,
+        config={"seed": 1, "members": ["m", "n"]},
+        row=lambda: {"model": "e"} | row,
     )
     payload = json.loads(session.save_metrics([result, ensemble], "smoke", extra={"k": 1}).read_text())
-    assert payload["models"] == {"m": row | {"cached": False}, "e": row | {"cached": False, "members": ["m", "n"]}}
+    assert payload["models"] == {
+        "m": row | {"cached": False, "finished_utc": done},
+        "e": row | {"cached": False, "finished_utc": None, "members": ["m", "n"]},
+    }
     assert payload["profile"] == "smoke" and payload["extra"] == {"k": 1} and payload["notebook_seconds"] >= 0
 
 
@@ -75,6 +85,7 @@ def test_metrics_file_keeps_every_seed_of_a_configuration():
     runs = [
         SimpleNamespace(
             cached=False,
+            finished_utc=None,
             seed=seed,
             config={"seed": seed},
             row=lambda: {
