@@ -5,7 +5,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from digits import config
+from digits import config, files
 from digits.reports import __main__ as cli
 from digits.reports import headline, hygiene, leaderboard, regeneration, runner
 
@@ -196,10 +196,31 @@ def test_runs_an_earlier_attempt_trained_count_as_trained_not_reused():
             "old cache": _row(0.99, cached=True),  # cached by a version that kept no time: reused
             "now": _row(0.99, cached=False, finished_utc="2026-11-24T11:00:00+00:00"),
         },
-        "study_runs": {"runs": 4, "cached": 3, "cached_finished_utc": ["", start, "2026-11-01T00:00:00+00:00"]},
+        "study_runs": {
+            "runs": 4,
+            "cached": 3,
+            "cached_finished_utc": ["", "2026-11-24T08:30:00+00:00", "2026-11-01T00:00:00+00:00"],
+        },
     }
     assert regeneration.run_counts(metrics, since=start) == {"trained": 4, "reused": 4}
     assert regeneration.run_counts(metrics) == {"trained": 2, "reused": 6}  # no start known: the cache's word
+
+
+def test_a_run_an_earlier_notebook_trained_counts_as_reused_where_another_reads_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(regeneration.time, "perf_counter", lambda: 0.0)
+    clock = regeneration.Clock("full", reports=tmp_path)
+    clock.state["started_utc"] = "2026-11-24T08:00:00+00:00"
+    first = {"a": _row(0.99, cached=False, finished_utc="2026-11-24T08:10:00+00:00")}
+    second = {
+        "a": _row(0.99, cached=True, finished_utc="2026-11-24T08:10:00+00:00"),  # 50_first's run, read again
+        "b": _row(0.99, cached=True, finished_utc="2026-11-24T08:40:00+00:00"),  # an interrupted attempt's
+        "c": _row(0.99, cached=False, finished_utc="2026-11-24T09:00:00+00:00"),
+    }
+    for stem, models, finished_at in (("50_first", first, "2026-11-24T08:10:00+0000"), ("51_second", second, "")):
+        files.write_json(tmp_path / "metrics" / f"{stem}.json", {"models": models, "finished_at": finished_at})
+        clock.lap(stem, 60.0)
+    counts = {n["notebook"]: (n["trained"], n["reused"]) for n in clock.record()["notebooks"]}
+    assert counts == {"50_first": (1, 0), "51_second": (2, 1)}
 
 
 def test_the_time_of_an_interrupted_notebook_counts_when_it_finishes(tmp_path, monkeypatch):

@@ -41,8 +41,8 @@ def library_versions() -> dict:
 def run_counts(metrics: dict, since: str | None = None) -> dict:
     """Models a notebook trained and models it reloaded from the run cache (study runs included), from its
     metrics file; an ensemble is made of other runs and counts as neither. A run the cache handed back but
-    that finished training at or after ``since`` (ISO 8601, a regeneration's start) was trained by an
-    earlier attempt of that regeneration, and counts as trained."""
+    that finished training after ``since`` (ISO 8601: when the regeneration began, or when the notebook before
+    this one finished) was trained by an earlier attempt of this notebook, and counts as trained."""
     rows = [r for r in metrics.get("models", {}).values() if "members" not in r]
     study = metrics.get("study_runs", {})
     reused = sum(bool(r.get("cached")) and not _finished_since(r.get("finished_utc"), since) for r in rows)
@@ -51,10 +51,24 @@ def run_counts(metrics: dict, since: str | None = None) -> dict:
     return {"trained": len(rows) + study.get("runs", 0) - reused, "reused": reused}
 
 
+def notebook_run_counts(reports: Path, stems: list[str], started_utc: str) -> list[dict]:
+    """``run_counts`` of each notebook of a regeneration that began at ``started_utc``, in the order they ran. A
+    notebook trained the runs that finished after the notebook before it did (in this attempt or an earlier
+    one); a run an earlier notebook trained, or one already in the cache, it reused."""
+    counts, since = [], started_utc
+    for stem in stems:
+        path = reports / "metrics" / f"{stem}.json"
+        metrics = json.loads(path.read_text()) if path.exists() else None
+        counts.append(run_counts(metrics, since=since) if metrics else {})
+        if metrics and metrics.get("finished_at"):
+            since = max(since, metrics["finished_at"], key=datetime.fromisoformat)
+    return counts
+
+
 def _finished_since(finished_utc: str | None, since: str | None) -> bool:
     if not finished_utc or not since:
         return False
-    return datetime.fromisoformat(finished_utc) >= datetime.fromisoformat(since)
+    return datetime.fromisoformat(finished_utc) > datetime.fromisoformat(since)
 
 
 class Clock:
@@ -136,12 +150,12 @@ class Clock:
         """The regeneration record, reading each notebook's trained/reused counts from its metrics file."""
         from ..session import environment  # imports Keras: only when a record is written
 
-        notebooks = []
-        for lap in self.state["laps"]:
-            metrics_file = self.reports / "metrics" / f"{lap['notebook']}.json"
-            metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
-            counts = run_counts(metrics, since=self.state["started_utc"]) if metrics else {}
-            notebooks.append({"notebook": lap["notebook"], "wall_minutes": round(lap["seconds"] / 60, 2)} | counts)
+        stems = [lap["notebook"] for lap in self.state["laps"]]
+        counts = notebook_run_counts(self.reports, stems, self.state["started_utc"])
+        notebooks = [
+            {"notebook": lap["notebook"], "wall_minutes": round(lap["seconds"] / 60, 2)} | c
+            for lap, c in zip(self.state["laps"], counts, strict=True)
+        ]
         env = environment()
         return {
             "profile": self.state["profile"],
