@@ -7,6 +7,7 @@ again, and a recipe changed here changes it everywhere::
     recipes.fit("cnn_improved", splits, epochs=20)          # the model's own recipe ("improved")
     recipes.fit("cnn_improved", splits, "best", seed=43)    # a named recipe, one option changed
     recipes.get("cnn_improved", "best")                     # its TrainConfig
+    recipes.fine_tune_deskewed(run, splits, 5, "best")       # run + 5 epochs with Deskew in front
 """
 
 from __future__ import annotations
@@ -68,6 +69,13 @@ def fit(model: str, splits: Splits, recipe: str | None = None, **changes) -> Tra
     or say how to run (label, cache, verbose, ...)."""
     options = {k: changes.pop(k) for k in list(changes) if k in TrainConfig.__dataclass_fields__}
     return train_fit(model, splits, get(model, recipe, **options), **changes)
+
+
+def fine_tune_deskewed(run: TrainResult, splits: Splits, epochs: int, recipe: str | None = None, **changes):
+    """``run`` (a run of ``recipe``) trained ``epochs`` more with a ``Deskew`` layer in front, with its own
+    recipe and seed (``Deskew`` has no weights, so the run's weights fit). Notebook 06 fine-tunes its models
+    this way for USPS and notebook 09 reads the same calls, so the run cache trains each once."""
+    return fit(run.name, splits, recipe, epochs=epochs, seed=run.seed, deskew=True, start_from=run, **changes)
 
 
 def fit_on_budget(

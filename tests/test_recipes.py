@@ -62,3 +62,17 @@ def test_a_budget_of_images_sets_the_epochs_whatever_the_training_set_size(
     assert abs(epoch_len * epochs - budget) <= max(budget, epoch_len) / 2  # about the budget, never far off
     with pytest.raises(ValueError, match="images \\(the training budget\\) must be an integer >= 1"):
         recipes.fit_on_budget("mlp_tuned", splits, 0)
+
+
+def test_a_deskew_fine_tune_continues_the_run_with_its_recipe_and_seed(monkeypatch):
+    seen = {}
+
+    def fake_fit(model, splits, config, **run):
+        seen.update(model=model, config=config, run=run)
+
+    monkeypatch.setattr(recipes, "train_fit", fake_fit)
+    parent = train.TrainResult("cnn_improved", {"seed": 43}, None, {}, 0, 0.0, 30, np.array([]), run_id="p")
+    recipes.fine_tune_deskewed(parent, None, 5, "best", label="x")
+    assert seen["model"] == "cnn_improved"
+    assert seen["config"] == recipes.RECIPES["best"].replace(epochs=5, seed=43, deskew=True)
+    assert seen["run"] == {"start_from": parent, "label": "x"}
