@@ -13,21 +13,23 @@ def test_each_reference_model_has_a_recipe_and_changes_win(monkeypatch):
 
     monkeypatch.setattr(recipes, "train_fit", fake_fit)
     recipes.fit("cnn_improved", None, epochs=3, seed=7, label="x")
-    assert seen["config"] == recipes.RECIPES["improved"].replace(epochs=3, seed=7)
+    assert seen["config"] == recipes.RECIPES["best"].replace(epochs=3, seed=7)
     assert seen["run"] == {"label": "x"}
-    recipes.fit("cnn_improved", None, "best", lr_schedule=None)
-    assert seen["config"].lr_schedule is None and seen["config"].early_stopping is None
+    recipes.fit("cnn_improved", None, "cosine", epochs=5)  # a named recipe instead of the model's own
+    assert seen["config"] == train.TrainConfig(lr_schedule="cosine", epochs=5)
+    recipes.fit("cnn_improved", None, lr_schedule=None)
+    assert seen["config"].lr_schedule is None and seen["config"].augment is recipes.AUGMENTATION
     assert recipes.get("mlp_tuned") == train.TrainConfig(lr_schedule="cosine")
     assert all(model in recipes.MODEL_RECIPES for model in ("mlp_tuned", "cnn_wide", "cnn_basic", "cnn_improved"))
 
 
 def test_one_augmentation_is_shared():
-    assert recipes.RECIPES["improved"].augment is recipes.AUGMENTATION == recipes.RECIPES["best"].augment
+    assert recipes.RECIPES["best"].augment is recipes.AUGMENTATION
     assert recipes.AUGMENTATION == Augmentation()  # the layers' default is the recipes' augmentation
 
 
 def test_unknown_recipe_or_option_names_the_known_ones():
-    with pytest.raises(ValueError, match="name one of: best, cosine, fast, improved"):
+    with pytest.raises(ValueError, match="name one of: best, cosine, fast, keras example, plain"):
         recipes.get("cnn_improved", "fastest")
     with pytest.raises(ValueError, match="no recipe None for model 'my_model'"):
         recipes.get("my_model")
