@@ -51,6 +51,28 @@ def test_every_profile_sets_only_parameters_the_notebook_declares(path):
         assert set(values) <= set(declared) and values["PROFILE"] == profile
 
 
+# A notebook that reuses another's model names its epochs again; if the two differ, the run cache misses and
+# the model is silently trained a second time. (notebook, parameter) pairs that must agree in every profile.
+SHARED_EPOCHS = [
+    [("01_mlp_vs_cnn", "EPOCHS"), ("06_usps_transfer", "EPOCHS"), ("07_mnist100", "EPOCHS_01")]
+    + [("09_best_model", "EPOCHS_01"), ("10_why_cnns_beat_mlps", "EPOCHS_01")],
+    [("02_cnn_architectures", "EPOCHS"), ("07_mnist100", "EPOCHS_02"), ("09_best_model", "EPOCHS_02")],
+    [("04_improved_cnn", "EPOCHS"), ("06_usps_transfer", "EPOCHS_BEST"), ("07_mnist100", "EPOCHS_04")]
+    + [("09_best_model", "EPOCHS"), ("10_why_cnns_beat_mlps", "EPOCHS_04")],
+    [("06_usps_transfer", "EPOCHS_DESKEW"), ("09_best_model", "EPOCHS_06_DESKEW")],
+]
+
+
+@pytest.mark.parametrize("group", SHARED_EPOCHS, ids=lambda g: g[0][0])
+def test_reused_models_are_named_with_the_same_epochs_in_every_profile(group):
+    for profile in runner.profiles():
+        values = {}
+        for nb, name in group:
+            path = runner.NOTEBOOKS_DIR / f"{nb}.ipynb"
+            values[nb, name] = (runner.declared_parameters(path) | runner.parameters(path, profile))[name]
+        assert len(set(values.values())) == 1, f"profile {profile}: {values}"
+
+
 def _notebook(path, cells, params='PROFILE = "smoke"\nEPOCHS = 1'):
     cell = new_code_cell(params)
     cell.metadata["tags"] = ["parameters"]
