@@ -34,6 +34,8 @@ def test_notebook_sources_are_clean(path):
         defined = [n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
         assert not defined, "notebooks call digits, they define nothing"
     assert not hygiene.strip(path), "make strip would change this source"
+    raw = json.loads(path.read_text())  # nbformat.read adds missing ids silently; papermill warns of them
+    assert all("id" in c for c in raw["cells"]), "a cell has no id: nbformat.validator.normalize adds them"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
