@@ -421,6 +421,14 @@ def test_the_headline_answers_each_question_from_its_notebooks_metrics():
         assert answer.startswith("best recipe 99.66% ± 0.03 (3 seeds)" + said)
 
 
+def test_the_mnist100_headline_gives_the_test_accuracy_of_the_model_chosen_on_validation():
+    models = {"mlp 512-256": {"test_accuracy": 0.92}, "cnn on each half": {"test_accuracy": 0.9915}}
+    models["ensemble on each half"] = {"test_accuracy": 0.992}  # better on test, but not chosen
+    extra = {"val_accuracy": {"mlp": 0.91, "digit model": 0.991, "ensemble": 0.9908}, "best": "digit model"}
+    answer = headline.headline_table([_metrics("07_mnist100", models, extra)])["this repository (measured)"].iloc[0]
+    assert answer == "digit model 99.15%; mlp 512-256 92.00%"
+
+
 def test_the_headline_reads_every_committed_metrics_file():
     metrics = leaderboard.load_metrics(config.PROJ_ROOT / "reports")
     table = headline.headline_table(metrics)
