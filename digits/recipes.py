@@ -4,7 +4,7 @@ A notebook that reuses another notebook's model (06 reads 01's and 04's, 07 and 
 calls the same recipe, so the run cache returns the model trained there instead of training it
 again, and a recipe changed here changes it everywhere::
 
-    recipes.fit("cnn_improved", splits, epochs=20)          # the model's own recipe ("best")
+    recipes.fit("cnn_improved", splits, epochs=30)          # the model's own recipe ("best")
     recipes.fit("cnn_improved", splits, "best", seed=43)    # a named recipe, one option changed
     recipes.get("cnn_improved", "best")                     # its TrainConfig
     recipes.fine_tune_deskewed(run, splits, 5, "best")       # run + 5 epochs with Deskew in front
