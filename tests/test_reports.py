@@ -426,6 +426,9 @@ def test_the_mnist100_headline_gives_the_test_accuracy_of_the_model_chosen_on_va
     extra = {"val_accuracy": {"mlp": 0.91, "digit model": 0.991, "ensemble": 0.9908}, "best": "digit model"}
     answer = headline.headline_table([_metrics("07_mnist100", models, extra)])["this repository (measured)"].iloc[0]
     assert answer == "digit model 99.15%; mlp 512-256 92.00%"
+    extra["best_test_accuracy"] = 0.9913  # what the notebook records beside its choice comes first
+    answer = headline.headline_table([_metrics("07_mnist100", models, extra)])["this repository (measured)"].iloc[0]
+    assert answer == "digit model 99.13%; mlp 512-256 92.00%"
 
 
 def test_the_headline_reads_every_committed_metrics_file():

@@ -72,7 +72,9 @@ def _mnist100(m: dict) -> str:
     ranked = sorted(accuracies.items(), key=lambda kv: -kv[1])
     short_names = list(m["extra"].get("val_accuracy", {}))  # the notebook's short names, in the models' order
     best_name = m["extra"].get("best")
-    if best_name in short_names and len(short_names) == len(accuracies):
+    if best_name and "best_test_accuracy" in m["extra"]:  # recorded by the notebook itself
+        chosen = m["extra"]["best_test_accuracy"]
+    elif best_name in short_names and len(short_names) == len(accuracies):  # older reports: by position
         chosen = list(accuracies.values())[short_names.index(best_name)]
     else:
         best_name, chosen = ranked[0]
