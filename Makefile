@@ -10,11 +10,12 @@ ALGO ?= bayesian
 TRIALS ?= 20
 BUDGET ?= 30
 WORKERS ?= 2
+LANES ?= 2
 export DIGITS_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
 # Any other NAME=VALUE on the command line sets a notebook parameter, e.g.
 #   make report-09_best_model PROFILE=full SEEDS=5
-OWN_VARIABLES := PYTHON PROFILE PORT MODEL ALGO TRIALS BUDGET WORKERS DIGITS_DATA_DIR
+OWN_VARIABLES := PYTHON PROFILE PORT MODEL ALGO TRIALS BUDGET WORKERS LANES DIGITS_DATA_DIR
 NOTEBOOK_PARAMETERS := $(foreach v,$(filter-out $(addsuffix =%,$(OWN_VARIABLES)),$(MAKEOVERRIDES)),--set '$(v)')
 
 .PHONY: help setup test test-fast lint format reports report-% leaderboard strip references clean-cache \
@@ -22,7 +23,7 @@ NOTEBOOK_PARAMETERS := $(foreach v,$(filter-out $(addsuffix =%,$(OWN_VARIABLES))
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make reports [PROFILE=smoke]   execute every notebook into reports/ (default PROFILE=full)"
+	@echo "make reports [PROFILE=smoke] [LANES=2]   execute every notebook into reports/ (default PROFILE=full), LANES at a time"
 	@echo "make report-<notebook> [NAME=VALUE ...]   execute one, e.g. make report-09_best_model SEEDS=5"
 	@echo "make lab [PORT=8888]            JupyterLab on notebooks/ with the digits kernel, on loopback"
 	@echo "make test                       lint, unit tests + notebooks (nbval, smoke profile)"
@@ -64,7 +65,7 @@ test-fast: setup
 	$(PY) -m pytest tests -p no:cacheprovider
 
 reports: setup
-	$(PY) -m digits.reports run --profile $(PROFILE) $(NOTEBOOK_PARAMETERS)
+	$(PY) -m digits.reports run --profile $(PROFILE) --lanes $(LANES) $(NOTEBOOK_PARAMETERS)
 
 report-%: setup
 	$(PY) -m digits.reports run $* --profile $(PROFILE) $(NOTEBOOK_PARAMETERS)

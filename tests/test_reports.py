@@ -176,7 +176,7 @@ def test_make_reports_runs_the_reports_cli_with_the_profile():
     dry = subprocess.run(
         ["make", "-n", "reports", "PROFILE=smoke", "EPOCHS=2"], cwd=config.PROJ_ROOT, capture_output=True, text=True
     )
-    assert "-m digits.reports run --profile smoke --set 'EPOCHS=2'" in dry.stdout
+    assert "-m digits.reports run --profile smoke --lanes 2 --set 'EPOCHS=2'" in dry.stdout
 
 
 def test_a_run_of_every_notebook_writes_regeneration_json(notebooks_dir, monkeypatch):
@@ -253,15 +253,21 @@ def test_the_time_of_an_interrupted_notebook_counts_when_it_finishes(tmp_path, m
     now[0] += 100.0
     first.lap("50_first", 100.0)
     with first.ticking():  # saves the progress on entry, every heartbeat and on exit
-        now[0] += 250.0  # 51_second runs for 250 s; then the machine goes away without a lap
+        first.start("51_second")
+        now[0] += 50.0
+        first.start("52_third")  # in the other lane
+        now[0] += 200.0  # 51_second has run for 250 s, 52_third for 200 s; then the machine goes away
     saved = json.loads((tmp_path / regeneration.PARTIAL).read_text())
-    assert (saved["earlier_seconds"], saved["unfinished_seconds"]) == (350.0, 250.0)
+    assert saved["earlier_seconds"] == 350.0 and saved["unfinished"] == {"51_second": 250.0, "52_third": 200.0}
 
-    second = regeneration.Clock("full", reports=tmp_path)  # resumed: 51_second runs again, for 40 s
+    second = regeneration.Clock("full", reports=tmp_path)  # resumed: each runs again, for 40 s
     assert second.done == ["50_first"]
+    second.start("51_second")
+    second.start("52_third")
     now[0] += 40.0
+    second.lap("52_third", 40.0)
     second.lap("51_second", 40.0)
-    assert [lap["seconds"] for lap in second.state["laps"]] == [100.0, 290.0]
+    assert [lap["seconds"] for lap in second.state["laps"]] == [100.0, 240.0, 290.0]
     assert second.record()["wall_minutes"] == round(390.0 / 60, 2)
 
 
@@ -292,6 +298,108 @@ def test_an_interrupted_make_reports_resumes_and_counts_every_attempt(notebooks_
     assert cli.main(["run", "--profile", "smoke"]) == 0
     assert runs_log.read_text().split() == ["50_first", "50_first"]
     assert json.loads((config.reports_dir() / "regeneration.json").read_text())["attempts"] == 1
+
+
+def _waits_for(flag_dir, mine: str, other: str):
+    """A cell that marks ``mine`` as started, then waits (at most 120 s) until ``other`` has started too."""
+    return new_code_cell(
+        "import pathlib, time\n"
+        f"flags = pathlib.Path({str(flag_dir)!r})\n"
+        f"(flags / {mine!r}).touch()\n"
+        "deadline = time.time() + 120\n"
+        f"while not (flags / {other!r}).exists():\n"
+        "    assert time.time() < deadline, 'the other notebook never ran at the same time'\n"
+        "    time.sleep(0.2)"
+    )
+
+
+def test_two_lanes_run_two_notebooks_at_once_and_a_notebook_after_those_it_needs(notebooks_dir, tmp_path, monkeypatch):
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    # 50 and 51 each wait until the other has started: they finish only if they run side by side
+    _notebook(notebooks_dir / "50_first.ipynb", [_waits_for(flags, "50", "51"), _metrics_writer("50_first", {})])
+    _notebook(notebooks_dir / "51_second.ipynb", [_waits_for(flags, "51", "50"), _metrics_writer("51_second", {})])
+    # 52 reads what 50 published: it must start after 50 finished, although a lane is free before
+    check = new_code_cell(
+        "import os, pathlib\n"
+        "assert (pathlib.Path(os.environ['DIGITS_REPORTS_DIR']).parent / '50_first.ipynb').is_file()"
+    )
+    _notebook(
+        notebooks_dir / "52_third.ipynb",
+        [check, new_code_cell("import os\nprint(os.environ['TF_NUM_INTRAOP_THREADS'])")],
+    )
+    monkeypatch.setattr(runner, "NEEDS", {"52_third": ("50_first",)})
+    started = []
+
+    finished = [stem for stem, _ in runner.run(None, "smoke", lanes=2, on_start=started.append)]
+    assert sorted(finished) == ["50_first", "51_second", "52_third"] and finished[-1] == "52_third"
+    assert set(started[:2]) == {"50_first", "51_second"}
+    executed = nbformat.read(config.reports_dir() / "52_third.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"].strip() == str(runner.KERNEL_THREADS)  # one thread per kernel
+
+
+def test_a_failing_notebook_in_a_lane_stops_the_run_after_the_other_lane_finishes(notebooks_dir):
+    _notebook(notebooks_dir / "50_fails.ipynb", [new_code_cell("raise RuntimeError('broken on purpose')")])
+    wait = (  # 51 finishes only after 50 has failed, so no lane frees up before the failure is known
+        "import os, pathlib, time\n"
+        "failed = pathlib.Path(os.environ['DIGITS_REPORTS_DIR']).parent / '50_fails.failed.ipynb'\n"
+        "deadline = time.time() + 120\n"
+        "while not failed.exists():\n"
+        "    assert time.time() < deadline\n"
+        "    time.sleep(0.2)"
+    )
+    _notebook(notebooks_dir / "51_slow.ipynb", [new_code_cell(wait)])
+    _notebook(notebooks_dir / "52_later.ipynb", [])
+    finished = []
+    with pytest.raises(runner.NotebookFailed, match="50_fails failed at cell.*broken on purpose"):
+        for stem, _ in runner.run(None, "smoke", lanes=2):
+            finished.append(stem)
+    assert finished == ["51_slow"]  # the running one finished and was published; none started after the failure
+    assert (config.reports_dir() / "51_slow.ipynb").is_file() and not (config.reports_dir() / "52_later.ipynb").exists()
+    assert (config.reports_dir() / "50_fails.failed.ipynb").is_file()
+    with pytest.raises(ValueError, match="lanes"):
+        next(runner.run(None, "smoke", lanes=0))
+
+
+def test_the_longest_chain_of_work_starts_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "NEEDS", {"03_c": ("01_a",), "04_d": ("03_c",)})
+    last = {
+        "notebooks": [
+            {"notebook": n, "wall_minutes": m} for n, m in (("01_a", 5), ("02_b", 20), ("03_c", 10), ("04_d", 8))
+        ]
+    }
+    files.write_json(tmp_path / "regeneration.json", last)
+    chains = runner._priorities(["01_a", "02_b", "03_c", "04_d"], tmp_path)
+    assert chains == {"01_a": 23.0, "02_b": 20.0, "03_c": 18.0, "04_d": 8.0}  # 01_a leads a chain of 23 minutes
+    assert runner._priorities(["01_a", "02_b"], tmp_path / "none") == {"01_a": 1.0, "02_b": 1.0}
+
+
+def test_notebooks_side_by_side_count_as_trained_the_runs_that_finished_after_they_started(tmp_path, monkeypatch):
+    monkeypatch.setattr(regeneration.time, "perf_counter", lambda: 0.0)
+    clock = regeneration.Clock("full", reports=tmp_path)
+    clock.state["started_utc"] = "2026-11-24T08:00:00+00:00"
+    clock.state["starts"] = {"50_first": "2026-11-24T08:00:00+00:00", "51_second": "2026-11-24T08:00:00+00:00"}
+    clock.state["starts"]["52_third"] = "2026-11-24T08:30:00+00:00"
+    first = {"a": _row(0.99, cached=False, finished_utc="2026-11-24T08:20:00+00:00")}
+    second = {  # ran beside 50_first and finished before it
+        "b": _row(0.99, cached=True, finished_utc="2026-11-24T08:05:00+00:00"),  # its interrupted attempt's
+        "c": _row(0.99, cached=False, finished_utc="2026-11-24T08:10:00+00:00"),
+    }
+    third = {  # needs both: started when 50_first had finished
+        "a": _row(0.99, cached=True, finished_utc="2026-11-24T08:20:00+00:00"),
+        "d": _row(0.99, cached=False, finished_utc="2026-11-24T08:40:00+00:00"),
+    }
+    for stem, models, finished_at in (
+        ("51_second", second, "2026-11-24T08:12:00+00:00"),
+        ("50_first", first, "2026-11-24T08:25:00+00:00"),
+        ("52_third", third, "2026-11-24T08:45:00+00:00"),
+    ):
+        files.write_json(tmp_path / "metrics" / f"{stem}.json", {"models": models, "finished_at": finished_at})
+        clock.lap(stem, 60.0)
+    record = clock.record()
+    counts = {n["notebook"]: (n["trained"], n["reused"]) for n in record["notebooks"]}
+    assert counts == {"50_first": (1, 0), "51_second": (2, 0), "52_third": (1, 1)}
+    assert [n["notebook"] for n in record["notebooks"]] == ["50_first", "51_second", "52_third"]
 
 
 def test_strip_keeps_only_the_reference_outputs(tmp_path):

@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("notebooks", nargs="*", help="notebook names or prefixes (default: all)")
     run.add_argument("--profile", default=os.environ.get("PROFILE", "full"), help="a profile of notebooks/profiles.yaml")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override one parameter")
+    run.add_argument("--lanes", type=int, default=1, help="notebooks run at once, each in its own process (default 1)")
     sub.add_parser("leaderboard", help="rebuild reports/README.md and the README results block")
     sub.add_parser("strip", help="strip outputs from notebook sources (nbstripout), keeping nbval's references")
     refs = sub.add_parser("references", help="refresh nbval's reference outputs (runs the smoke profile)")
@@ -47,12 +48,24 @@ def _run(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # papermill streams cell output
     started = time.perf_counter()
     overrides = runner.parse_overrides(args.set)
+    if args.lanes < 1:
+        raise ValueError(f"--lanes (notebooks run at once) must be 1 or more, got {args.lanes}")
     clock = None if args.notebooks else regeneration.Clock(args.profile, overrides)  # every notebook: a regeneration
     if clock and clock.done:
         print(f"== resuming an interrupted make reports; already done: {', '.join(clock.done)}", flush=True)
+    if clock:
+        clock.state["lanes"] = args.lanes
+
+    def starting(stem):
+        if clock:
+            clock.start(stem)
+        print(f"== {stem} started", flush=True)
+
     try:
         with clock.ticking() if clock else contextlib.nullcontext():
-            for stem, seconds in runner.run(args.notebooks, args.profile, overrides, skip=clock.done if clock else ()):
+            skip = clock.done if clock else ()
+            notebooks = runner.run(args.notebooks, args.profile, overrides, skip=skip, lanes=args.lanes, on_start=starting)
+            for stem, seconds in notebooks:
                 if clock:
                     clock.lap(stem, seconds)
                 print(f"== {stem} done in {seconds / 60:.1f} min", flush=True)

@@ -51,15 +51,16 @@ def run_counts(metrics: dict, since: str | None = None) -> dict:
     return {"trained": len(rows) + study.get("runs", 0) - reused, "reused": reused}
 
 
-def notebook_run_counts(reports: Path, stems: list[str], started_utc: str) -> list[dict]:
-    """``run_counts`` of each notebook of a regeneration that began at ``started_utc``, in the order they ran. A
-    notebook trained the runs that finished after the notebook before it did (in this attempt or an earlier
-    one); a run an earlier notebook trained, or one already in the cache, it reused."""
+def notebook_run_counts(reports: Path, laps: list[dict], started_utc: str) -> list[dict]:
+    """``run_counts`` of each notebook of a regeneration that began at ``started_utc``, in the order they
+    finished. A notebook trained the runs that finished after it first started (in this attempt or an earlier
+    one); a run an earlier notebook trained, or one already in the cache, it reused. A lap without its start
+    (a record of the one-lane runner before notebooks ran side by side) starts when the notebook before it ended."""
     counts, since = [], started_utc
-    for stem in stems:
-        path = reports / "metrics" / f"{stem}.json"
+    for lap in laps:
+        path = reports / "metrics" / f"{lap['notebook']}.json"
         metrics = json.loads(path.read_text()) if path.exists() else None
-        counts.append(run_counts(metrics, since=since) if metrics else {})
+        counts.append(run_counts(metrics, since=lap.get("started_utc") or since) if metrics else {})
         if metrics and metrics.get("finished_at"):
             since = max(since, metrics["finished_at"], key=datetime.fromisoformat)
     return counts
@@ -72,12 +73,12 @@ def _finished_since(finished_utc: str | None, since: str | None) -> bool:
 
 
 class Clock:
-    """Times one ``make reports`` across interruptions: ``lap`` after each notebook saves the progress to
-    ``reports/.regeneration.partial.json``; a later run with the same profile and overrides resumes it (the
-    notebooks already done are skipped, their minutes kept), and ``write`` turns it into ``regeneration.json``.
-    While a notebook runs, ``ticking`` saves the time spent every ``HEARTBEAT_SECONDS``: the minutes of a
-    notebook that was interrupted count in the total and in that notebook's time when it finishes (up to the
-    last heartbeat before the interruption)."""
+    """Times one ``make reports`` across interruptions: ``start`` and ``lap`` as each notebook starts and
+    finishes (several may run at once) save the progress to ``reports/.regeneration.partial.json``; a later
+    run with the same profile and overrides resumes it (the notebooks already done are skipped, their minutes
+    kept), and ``write`` turns it into ``regeneration.json``. While notebooks run, ``ticking`` saves the time
+    spent every ``HEARTBEAT_SECONDS``: the minutes of a notebook that was interrupted count in the total and in
+    that notebook's time when it finishes (up to the last heartbeat before the interruption)."""
 
     HEARTBEAT_SECONDS = 60.0
 
@@ -99,8 +100,10 @@ class Clock:
                 "earlier_seconds": 0.0,
                 "laps": [],
             }
-        self._t0 = self._lap_t0 = time.perf_counter()
-        self._carried = self.state.get("unfinished_seconds", 0.0)  # an interrupted attempt's time in this notebook
+        self.state.setdefault("starts", {})  # each notebook's first start (UTC), kept across attempts
+        self._t0 = time.perf_counter()
+        self._carried = dict(self.state.get("unfinished", {}))  # interrupted attempts' time in each notebook
+        self._running: dict[str, float] = {}  # notebook -> when this attempt started it
 
     @property
     def done(self) -> list[str]:
@@ -111,20 +114,33 @@ class Clock:
         return self.state["earlier_seconds"] + time.perf_counter() - self._t0
 
     def _save(self) -> None:
-        unfinished = self._carried + time.perf_counter() - self._lap_t0
-        progress = {"earlier_seconds": round(self._seconds(), 1), "unfinished_seconds": round(unfinished, 1)}
+        now = time.perf_counter()
+        unfinished = self._carried | {
+            stem: self._carried.get(stem, 0.0) + now - t0 for stem, t0 in self._running.items()
+        }
+        progress = {"earlier_seconds": round(self._seconds(), 1), "unfinished": {k: round(v, 1) for k, v in unfinished.items()}}
         files.write_json(self.partial, self.state | progress)
 
     def beat(self) -> None:
-        """Save the time spent so far, the unfinished notebook's included."""
+        """Save the time spent so far, the unfinished notebooks' included."""
         with self._lock:
+            self._save()
+
+    def start(self, notebook: str) -> None:
+        """``notebook`` starts now."""
+        with self._lock:
+            self._running[notebook] = time.perf_counter()
+            self.state["starts"].setdefault(notebook, datetime.now(UTC).isoformat(timespec="seconds"))
             self._save()
 
     def lap(self, notebook: str, seconds: float) -> None:
         """A notebook finished in ``seconds`` (this attempt's); earlier attempts' time in it is added."""
         with self._lock:
-            self.state["laps"].append({"notebook": notebook, "seconds": round(seconds + self._carried, 1)})
-            self._carried, self._lap_t0 = 0.0, time.perf_counter()
+            lap = {"notebook": notebook, "seconds": round(seconds + self._carried.pop(notebook, 0.0), 1)}
+            if notebook in self.state["starts"]:
+                lap["started_utc"] = self.state["starts"][notebook]
+            self.state["laps"].append(lap)
+            self._running.pop(notebook, None)
             self._save()
 
     @contextlib.contextmanager
@@ -150,12 +166,16 @@ class Clock:
         """The regeneration record, reading each notebook's trained/reused counts from its metrics file."""
         from ..session import environment  # imports Keras: only when a record is written
 
-        stems = [lap["notebook"] for lap in self.state["laps"]]
-        counts = notebook_run_counts(self.reports, stems, self.state["started_utc"])
-        notebooks = [
-            {"notebook": lap["notebook"], "wall_minutes": round(lap["seconds"] / 60, 2)} | c
-            for lap, c in zip(self.state["laps"], counts, strict=True)
-        ]
+        counts = notebook_run_counts(self.reports, self.state["laps"], self.state["started_utc"])
+        notebooks = sorted(  # in the notebooks' order, whatever order they finished in
+            (
+                {"notebook": lap["notebook"], "wall_minutes": round(lap["seconds"] / 60, 2)}
+                | ({"started_utc": lap["started_utc"]} if "started_utc" in lap else {})
+                | c
+                for lap, c in zip(self.state["laps"], counts, strict=True)
+            ),
+            key=lambda n: n["notebook"],
+        )
         env = environment()
         return {
             "profile": self.state["profile"],
@@ -164,6 +184,7 @@ class Clock:
             "ended_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_minutes": round(self._seconds() / 60, 2),
             "attempts": self.state["attempts"],
+            "lanes": self.state.get("lanes", 1),
             "from_empty_cache": self.state["runs_in_cache_at_start"] == 0,
             "runs_in_cache_at_start": self.state["runs_in_cache_at_start"],
             "models_trained": sum(n.get("trained", 0) for n in notebooks),
@@ -192,6 +213,8 @@ def summary(reports: Path) -> str:
     source = "an empty run cache" if r["from_empty_cache"] else f"a run cache holding {r['runs_in_cache_at_start']} runs"
     if r.get("attempts", 1) > 1:
         source += f", in {r['attempts']} attempts (resumed after interruptions)"
+    if r.get("lanes", 1) > 1:
+        source += f", {r['lanes']} notebooks at a time"
     slowest = sorted(r["notebooks"], key=lambda n: -n["wall_minutes"])[:3]
     return (
         f"Last `make reports` (profile {r['profile']}, `reports/{FILE}`): from {source}, **{r['wall_minutes']:.0f} "

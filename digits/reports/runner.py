@@ -7,13 +7,21 @@ what each notebook's ``parameters`` cell holds (what nbval runs). Any parameter 
 Each notebook runs into a staging folder (its figures, metrics and models included); only when it
 finishes are its products moved into ``reports/``. A failing notebook leaves its previous report
 untouched and raises :class:`NotebookFailed` naming the notebook and the failing cell.
+
+Every kernel computes with one thread (``KERNEL_THREADS``), so a notebook's figures do not depend on how
+many cores the machine has or how many notebooks run at once. ``lanes=2`` runs two notebooks at a time, in
+two processes: a notebook starts once the notebooks whose models it reads (``NEEDS``) have finished, so
+each model is still trained in the notebook where it belongs and reused through the run cache elsewhere.
 """
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 import os
 import shutil
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,6 +35,16 @@ from .. import config, files
 NOTEBOOKS_DIR = config.PROJ_ROOT / "notebooks"
 PROFILES_FILE = NOTEBOOKS_DIR / "profiles.yaml"
 KERNEL = "digits"
+KERNEL_THREADS = 1  # TensorFlow's intra- and inter-op threads in every kernel the runner starts
+
+# The notebooks each notebook reads trained runs or shipped models of: it starts only once they have finished.
+NEEDS = {
+    "06_usps_transfer": ("01_mlp_vs_cnn", "04_improved_cnn"),
+    "07_mnist100": ("01_mlp_vs_cnn", "04_improved_cnn", "06_usps_transfer"),
+    "08_custom_images": ("04_improved_cnn", "07_mnist100", "10_why_cnns_beat_mlps"),  # the shipped models
+    "09_best_model": ("01_mlp_vs_cnn", "02_cnn_architectures", "04_improved_cnn", "06_usps_transfer"),
+    "10_why_cnns_beat_mlps": ("01_mlp_vs_cnn", "04_improved_cnn"),
+}
 
 
 class NotebookFailed(RuntimeError):
@@ -78,9 +96,7 @@ def parameters(source: Path, profile: str, overrides: dict | None = None) -> dic
     declared = declared_parameters(source)
     unknown = sorted(set(values) - set(declared))
     if unknown:
-        raise ValueError(
-            f"{source.stem} has no parameter(s) {unknown}; its parameters are: {', '.join(declared)}"
-        )
+        raise ValueError(f"{source.stem} has no parameter(s) {unknown}; its parameters are: {', '.join(declared)}")
     return values
 
 
@@ -115,16 +131,26 @@ def run_notebook(
     source: Path, profile: str, reports: Path | None = None, overrides: dict | None = None, kernel: str = KERNEL
 ) -> float:
     """Execute one notebook into ``reports`` (atomically); returns its run time in seconds."""
-    reports = reports or config.reports_dir()
-    values = parameters(source, profile, overrides)
+    return _execute(source, parameters(source, profile, overrides), reports or config.reports_dir(), kernel)
+
+
+def _execute(source: Path, values: dict, reports: Path, kernel: str = KERNEL) -> float:
+    """Execute ``source`` with the parameter ``values`` into ``reports``; returns its run time in seconds."""
     stem = source.stem
     staging = reports / f".staging-{stem}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     executed = staging / f"{stem}.ipynb"
     started = time.perf_counter()
+    threads = str(KERNEL_THREADS)
     try:
-        with _environment(DIGITS_REPORTS_DIR=str(staging), DIGITS_HEADLESS="1", **_absolute_folders()):
+        with _environment(
+            DIGITS_REPORTS_DIR=str(staging),
+            DIGITS_HEADLESS="1",
+            TF_NUM_INTRAOP_THREADS=threads,
+            TF_NUM_INTEROP_THREADS=threads,
+            **_absolute_folders(),
+        ):
             papermill.execute_notebook(
                 str(source),
                 str(executed),
@@ -169,20 +195,85 @@ def _publish(staging: Path, reports: Path, stem: str) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def run(
-    names: list[str] | None, profile: str, overrides: dict | None = None, reports: Path | None = None, skip=()
-):
-    """Execute the chosen notebooks in order, but those named in ``skip``; yields ``(notebook, seconds)`` as
-    each finishes.
+def _priorities(stems: list[str], reports: Path) -> dict[str, float]:
+    """Each notebook's longest chain of minutes to the end of the run (itself and the notebooks that need it,
+    timed by the last ``regeneration.json``; one minute each without it): the longest chain starts first."""
+    path = reports / "regeneration.json"
+    last = json.loads(path.read_text()) if path.exists() else {}
+    minutes = {n["notebook"]: n["wall_minutes"] for n in last.get("notebooks", [])}
+    chains: dict[str, float] = {}
+    for stem in reversed(stems):
+        after = [chains[s] for s in stems if stem in NEEDS.get(s, ()) and s in chains]
+        chains[stem] = minutes.get(stem, 1.0) + max(after, default=0.0)
+    return chains
 
-    An override applies to every chosen notebook that declares it; one that none declares is refused
-    before anything runs.
+
+def run(
+    names: list[str] | None,
+    profile: str,
+    overrides: dict | None = None,
+    reports: Path | None = None,
+    skip=(),
+    lanes: int = 1,
+    on_start=None,
+):
+    """Execute the chosen notebooks, but those named in ``skip``, ``lanes`` at a time; yields
+    ``(notebook, seconds)`` as each finishes, and calls ``on_start(notebook)`` as each starts.
+
+    A notebook starts once the chosen notebooks it ``NEEDS`` have finished: in order with one lane, the
+    longest chain of work first with more. An override applies to every chosen notebook that declares it;
+    one that none declares is refused before anything runs. When a notebook fails, no other starts; those
+    running finish, then :class:`NotebookFailed` is raised.
     """
+    if not (isinstance(lanes, int) and lanes >= 1):
+        raise ValueError(f"lanes (notebooks run at once) must be an integer >= 1, got {lanes!r}")
     overrides = overrides or {}
+    reports = reports or config.reports_dir()
     declared = {source: declared_parameters(source) for source in notebooks(names)}
     unused = sorted(set(overrides) - {name for params in declared.values() for name in params})
     if unused:
         raise ValueError(f"no chosen notebook has the parameter(s) {unused}")
-    for source in [source for source in declared if source.stem not in skip]:
-        mine = {k: v for k, v in overrides.items() if k in declared[source]}
-        yield source.stem, run_notebook(source, profile, reports, mine)
+    values = {  # computed here: a lane's process knows only what it is given
+        source: parameters(source, profile, {k: v for k, v in overrides.items() if k in declared[source]})
+        for source in declared
+    }
+    chosen = [source.stem for source in declared]
+    pending = [source for source in declared if source.stem not in skip]
+    done = set(skip)
+    priority = _priorities(chosen, reports) if lanes > 1 else {}
+
+    def ready():
+        return [s for s in pending if all(n in done or n not in chosen for n in NEEDS.get(s.stem, ()))]
+
+    if lanes == 1:  # in this process, in order
+        while pending:
+            source = ready()[0]
+            pending.remove(source)
+            if on_start:
+                on_start(source.stem)
+            yield source.stem, _execute(source, values[source], reports)
+            done.add(source.stem)
+        return
+    failures, running = [], {}
+    with ProcessPoolExecutor(lanes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        while pending or running:
+            while len(running) < lanes and not failures and ready():
+                source = max(ready(), key=lambda s: priority[s.stem])
+                pending.remove(source)
+                if on_start:
+                    on_start(source.stem)
+                running[pool.submit(_execute, source, values[source], reports)] = source.stem
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                stem = running.pop(future)
+                try:
+                    seconds = future.result()
+                except NotebookFailed as err:
+                    failures.append(err)
+                    continue
+                done.add(stem)
+                yield stem, seconds
+    if failures:
+        raise failures[0]
