@@ -313,7 +313,9 @@ def _waits_for(flag_dir, mine: str, other: str):
     )
 
 
-def test_two_lanes_run_two_notebooks_at_once_and_a_notebook_after_those_it_needs(notebooks_dir, tmp_path, monkeypatch):
+def test_two_lanes_run_two_notebooks_at_once_and_a_notebook_after_those_it_needs(
+    notebooks_dir, tmp_path, monkeypatch, capfd
+):
     flags = tmp_path / "flags"
     flags.mkdir()
     # 50 and 51 each wait until the other has started: they finish only if they run side by side
@@ -336,6 +338,7 @@ def test_two_lanes_run_two_notebooks_at_once_and_a_notebook_after_those_it_needs
     assert set(started[:2]) == {"50_first", "51_second"}
     executed = nbformat.read(config.reports_dir() / "52_third.ipynb", as_version=4)
     assert executed.cells[-1].outputs[0]["text"].strip() == str(runner.KERNEL_THREADS)  # one thread per kernel
+    assert f"52_third | {runner.KERNEL_THREADS}" in capfd.readouterr().err  # cell output reaches the log, named
 
 
 def test_a_failing_notebook_in_a_lane_stops_the_run_after_the_other_lane_finishes(notebooks_dir):

@@ -17,6 +17,7 @@ each model is still trained in the notebook where it belongs and reused through 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -173,6 +174,13 @@ def _execute(source: Path, values: dict, reports: Path, kernel: str = KERNEL) ->
     return seconds
 
 
+def _execute_in_lane(source: Path, values: dict, reports: Path) -> float:
+    """``_execute`` in a lane's process: papermill's cell output (one line per epoch) goes to the log as in
+    the main process, each line led by the notebook's name, since two notebooks write at once."""
+    logging.basicConfig(level=logging.INFO, format=f"{source.stem} | %(message)s", force=True)
+    return _execute(source, values, reports)
+
+
 def _publish(staging: Path, reports: Path, stem: str) -> None:
     """Move a finished notebook's products from staging into reports/, replacing the old ones."""
     for name in (f"{stem}.ipynb", f"{stem}.html"):
@@ -262,7 +270,7 @@ def run(
                 pending.remove(source)
                 if on_start:
                     on_start(source.stem)
-                running[pool.submit(_execute, source, values[source], reports)] = source.stem
+                running[pool.submit(_execute_in_lane, source, values[source], reports)] = source.stem
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
