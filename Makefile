@@ -10,7 +10,7 @@ ALGO ?= bayesian
 TRIALS ?= 20
 BUDGET ?= 30
 WORKERS ?= 2
-LANES ?= 2
+LANES ?= 1
 export DIGITS_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
 # Any other NAME=VALUE on the command line sets a notebook parameter, e.g.
@@ -23,7 +23,7 @@ NOTEBOOK_PARAMETERS := $(foreach v,$(filter-out $(addsuffix =%,$(OWN_VARIABLES))
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make reports [PROFILE=smoke] [LANES=2]   execute every notebook into reports/ (default PROFILE=full), LANES at a time"
+	@echo "make reports [PROFILE=smoke] [LANES=1]   execute every notebook into reports/ (default PROFILE=full), LANES at a time"
 	@echo "make report-<notebook> [NAME=VALUE ...]   execute one, e.g. make report-09_best_model SEEDS=5"
 	@echo "make lab [PORT=8888]            JupyterLab on notebooks/ with the digits kernel, on loopback"
 	@echo "make test                       lint, unit tests + notebooks (nbval, smoke profile)"

@@ -8,10 +8,10 @@ Each notebook runs into a staging folder (its figures, metrics and models includ
 finishes are its products moved into ``reports/``. A failing notebook leaves its previous report
 untouched and raises :class:`NotebookFailed` naming the notebook and the failing cell.
 
-Every kernel computes with one thread (``KERNEL_THREADS``), so a notebook's figures do not depend on how
-many cores the machine has or how many notebooks run at once. ``lanes=2`` runs two notebooks at a time, in
-two processes: a notebook starts once the notebooks whose models it reads (``NEEDS``) have finished, so
-each model is still trained in the notebook where it belongs and reused through the run cache elsewhere.
+``lanes=2`` runs two notebooks at a time, in two processes, each kernel with half the cores as TensorFlow
+threads (a thread count changes floating-point sums, so figures differ in the last digits from a one-lane
+run): a notebook starts once the notebooks whose models it reads (``NEEDS``) have finished, so each model is
+still trained in the notebook where it belongs and reused through the run cache elsewhere.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from .. import config, files
 NOTEBOOKS_DIR = config.PROJ_ROOT / "notebooks"
 PROFILES_FILE = NOTEBOOKS_DIR / "profiles.yaml"
 KERNEL = "digits"
-KERNEL_THREADS = 1  # TensorFlow's intra- and inter-op threads in every kernel the runner starts
 
 # The notebooks each notebook reads trained runs or shipped models of: it starts only once they have finished.
 NEEDS = {
@@ -135,23 +134,18 @@ def run_notebook(
     return _execute(source, parameters(source, profile, overrides), reports or config.reports_dir(), kernel)
 
 
-def _execute(source: Path, values: dict, reports: Path, kernel: str = KERNEL) -> float:
-    """Execute ``source`` with the parameter ``values`` into ``reports``; returns its run time in seconds."""
+def _execute(source: Path, values: dict, reports: Path, kernel: str = KERNEL, threads: int | None = None) -> float:
+    """Execute ``source`` with the parameter ``values`` into ``reports``, its kernel with ``threads`` TensorFlow
+    threads (None: TensorFlow's default); returns its run time in seconds."""
     stem = source.stem
     staging = reports / f".staging-{stem}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     executed = staging / f"{stem}.ipynb"
     started = time.perf_counter()
-    threads = str(KERNEL_THREADS)
+    threading = {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)} if threads else {}
     try:
-        with _environment(
-            DIGITS_REPORTS_DIR=str(staging),
-            DIGITS_HEADLESS="1",
-            TF_NUM_INTRAOP_THREADS=threads,
-            TF_NUM_INTEROP_THREADS=threads,
-            **_absolute_folders(),
-        ):
+        with _environment(DIGITS_REPORTS_DIR=str(staging), DIGITS_HEADLESS="1", **threading, **_absolute_folders()):
             papermill.execute_notebook(
                 str(source),
                 str(executed),
@@ -174,11 +168,11 @@ def _execute(source: Path, values: dict, reports: Path, kernel: str = KERNEL) ->
     return seconds
 
 
-def _execute_in_lane(source: Path, values: dict, reports: Path) -> float:
+def _execute_in_lane(source: Path, values: dict, reports: Path, threads: int) -> float:
     """``_execute`` in a lane's process: papermill's cell output (one line per epoch) goes to the log as in
     the main process, each line led by the notebook's name, since two notebooks write at once."""
     logging.basicConfig(level=logging.INFO, format=f"{source.stem} | %(message)s", force=True)
-    return _execute(source, values, reports)
+    return _execute(source, values, reports, threads=threads)
 
 
 def _publish(staging: Path, reports: Path, stem: str) -> None:
@@ -263,6 +257,7 @@ def run(
             done.add(source.stem)
         return
     failures, running = [], {}
+    threads = max(1, (os.cpu_count() or 1) // lanes)
     with ProcessPoolExecutor(lanes, mp_context=multiprocessing.get_context("spawn")) as pool:
         while pending or running:
             while len(running) < lanes and not failures and ready():
@@ -270,7 +265,7 @@ def run(
                 pending.remove(source)
                 if on_start:
                     on_start(source.stem)
-                running[pool.submit(_execute_in_lane, source, values[source], reports)] = source.stem
+                running[pool.submit(_execute_in_lane, source, values[source], reports, threads)] = source.stem
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
