@@ -367,7 +367,7 @@ def test_a_failing_notebook_in_a_lane_stops_the_run_after_the_other_lane_finishe
 
 
 def test_the_longest_chain_of_work_starts_first(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "NEEDS", {"03_c": ("01_a",), "04_d": ("03_c",)})
+    monkeypatch.setattr(runner, "NEEDS", {"03_c": ("01_a", "04_d"), "04_d": ()})  # 03_c also needs a later one
     last = {
         "notebooks": [
             {"notebook": n, "wall_minutes": m} for n, m in (("01_a", 5), ("02_b", 20), ("03_c", 10), ("04_d", 8))
@@ -375,7 +375,7 @@ def test_the_longest_chain_of_work_starts_first(tmp_path, monkeypatch):
     }
     files.write_json(tmp_path / "regeneration.json", last)
     chains = runner._priorities(["01_a", "02_b", "03_c", "04_d"], tmp_path)
-    assert chains == {"01_a": 23.0, "02_b": 20.0, "03_c": 18.0, "04_d": 8.0}  # 01_a leads a chain of 23 minutes
+    assert chains == {"01_a": 15.0, "02_b": 20.0, "03_c": 10.0, "04_d": 18.0}  # 04_d -> 03_c: 18 minutes
     assert runner._priorities(["01_a", "02_b"], tmp_path / "none") == {"01_a": 1.0, "02_b": 1.0}
 
 

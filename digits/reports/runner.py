@@ -204,10 +204,14 @@ def _priorities(stems: list[str], reports: Path) -> dict[str, float]:
     last = json.loads(path.read_text()) if path.exists() else {}
     minutes = {n["notebook"]: n["wall_minutes"] for n in last.get("notebooks", [])}
     chains: dict[str, float] = {}
-    for stem in reversed(stems):
-        after = [chains[s] for s in stems if stem in NEEDS.get(s, ()) and s in chains]
-        chains[stem] = minutes.get(stem, 1.0) + max(after, default=0.0)
-    return chains
+
+    def chain(stem: str) -> float:
+        if stem not in chains:
+            after = [chain(s) for s in stems if stem in NEEDS.get(s, ())]
+            chains[stem] = minutes.get(stem, 1.0) + max(after, default=0.0)
+        return chains[stem]
+
+    return {stem: chain(stem) for stem in stems}
 
 
 def run(
