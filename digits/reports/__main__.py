@@ -50,11 +50,10 @@ def _run(args) -> int:
     overrides = runner.parse_overrides(args.set)
     if args.lanes < 1:
         raise ValueError(f"--lanes (notebooks run at once) must be 1 or more, got {args.lanes}")
-    clock = None if args.notebooks else regeneration.Clock(args.profile, overrides)  # every notebook: a regeneration
+    # every notebook: a regeneration, timed
+    clock = None if args.notebooks else regeneration.Clock(args.profile, overrides, lanes=args.lanes)
     if clock and clock.done:
         print(f"== resuming an interrupted make reports; already done: {', '.join(clock.done)}", flush=True)
-    if clock:
-        clock.state["lanes"] = args.lanes
 
     def starting(stem):
         if clock:

@@ -82,7 +82,7 @@ class Clock:
 
     HEARTBEAT_SECONDS = 60.0
 
-    def __init__(self, profile: str, overrides: dict | None = None, reports: Path | None = None):
+    def __init__(self, profile: str, overrides: dict | None = None, reports: Path | None = None, lanes: int = 1):
         self.reports = reports or config.reports_dir()
         self.partial = self.reports / PARTIAL
         overrides = overrides or {}
@@ -101,6 +101,7 @@ class Clock:
                 "laps": [],
             }
         self.state.setdefault("starts", {})  # each notebook's first start (UTC), kept across attempts
+        self.state["lanes"] = lanes  # notebooks at a time (this attempt's)
         self._t0 = time.perf_counter()
         self._carried = dict(self.state.get("unfinished", {}))  # interrupted attempts' time in each notebook
         self._running: dict[str, float] = {}  # notebook -> when this attempt started it
@@ -118,7 +119,10 @@ class Clock:
         unfinished = self._carried | {
             stem: self._carried.get(stem, 0.0) + now - t0 for stem, t0 in self._running.items()
         }
-        progress = {"earlier_seconds": round(self._seconds(), 1), "unfinished": {k: round(v, 1) for k, v in unfinished.items()}}
+        progress = {
+            "earlier_seconds": round(self._seconds(), 1),
+            "unfinished": {stem: round(seconds, 1) for stem, seconds in unfinished.items()},
+        }
         files.write_json(self.partial, self.state | progress)
 
     def beat(self) -> None:
@@ -184,7 +188,7 @@ class Clock:
             "ended_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_minutes": round(self._seconds() / 60, 2),
             "attempts": self.state["attempts"],
-            "lanes": self.state.get("lanes", 1),
+            "lanes": self.state["lanes"],
             "from_empty_cache": self.state["runs_in_cache_at_start"] == 0,
             "runs_in_cache_at_start": self.state["runs_in_cache_at_start"],
             "models_trained": sum(n.get("trained", 0) for n in notebooks),
