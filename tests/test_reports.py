@@ -363,7 +363,9 @@ def test_a_failing_notebook_in_a_lane_stops_the_run_after_the_other_lane_finishe
     assert (config.reports_dir() / "51_slow.ipynb").is_file() and not (config.reports_dir() / "52_later.ipynb").exists()
     assert (config.reports_dir() / "50_fails.failed.ipynb").is_file()
     with pytest.raises(ValueError, match="lanes"):
-        next(runner.run(None, "smoke", lanes=0))
+        runner.run(None, "smoke", lanes=0)  # refused at the call, before anything runs
+    assert cli.main(["run", "--profile", "smoke", "--lanes", "0"]) == 1
+    assert not (config.reports_dir() / regeneration.PARTIAL).exists()  # and no progress file was left behind
 
 
 def test_the_longest_chain_of_work_starts_first(tmp_path, monkeypatch):

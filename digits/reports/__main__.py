@@ -48,8 +48,6 @@ def _run(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # papermill streams cell output
     started = time.perf_counter()
     overrides = runner.parse_overrides(args.set)
-    if args.lanes < 1:
-        raise ValueError(f"--lanes (notebooks run at once) must be 1 or more, got {args.lanes}")
     # every notebook: a regeneration, timed
     clock = None if args.notebooks else regeneration.Clock(args.profile, overrides, lanes=args.lanes)
     if clock and clock.done:
@@ -60,10 +58,11 @@ def _run(args) -> int:
             clock.start(stem)
         print(f"== {stem} started", flush=True)
 
+    skip = clock.done if clock else ()
+    # checked before anything runs or is saved: a bad --lanes or --set leaves no progress file behind
+    notebooks = runner.run(args.notebooks, args.profile, overrides, skip=skip, lanes=args.lanes, on_start=starting)
     try:
         with clock.ticking() if clock else contextlib.nullcontext():
-            skip = clock.done if clock else ()
-            notebooks = runner.run(args.notebooks, args.profile, overrides, skip=skip, lanes=args.lanes, on_start=starting)
             for stem, seconds in notebooks:
                 if clock:
                     clock.lap(stem, seconds)

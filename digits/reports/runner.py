@@ -223,18 +223,17 @@ def run(
     lanes: int = 1,
     on_start=None,
 ):
-    """Execute the chosen notebooks, but those named in ``skip``, ``lanes`` at a time; yields
-    ``(notebook, seconds)`` as each finishes, and calls ``on_start(notebook)`` as each starts.
+    """Execute the chosen notebooks, but those named in ``skip``, ``lanes`` at a time; returns an iterator
+    that yields ``(notebook, seconds)`` as each finishes, and calls ``on_start(notebook)`` as each starts.
 
     A notebook starts once the chosen notebooks it ``NEEDS`` have finished: in order with one lane, the
     longest chain of work first with more. An override applies to every chosen notebook that declares it;
-    one that none declares is refused before anything runs. When a notebook fails, no other starts; those
-    running finish, then :class:`NotebookFailed` is raised.
+    one that none declares, or a bad ``lanes``, is refused here, before anything runs. When a notebook fails,
+    no other starts; those running finish, then :class:`NotebookFailed` is raised.
     """
     if not (isinstance(lanes, int) and lanes >= 1):
         raise ValueError(f"lanes (notebooks run at once) must be an integer >= 1, got {lanes!r}")
     overrides = overrides or {}
-    reports = reports or config.reports_dir()
     declared = {source: declared_parameters(source) for source in notebooks(names)}
     unused = sorted(set(overrides) - {name for params in declared.values() for name in params})
     if unused:
@@ -243,20 +242,28 @@ def run(
         source: parameters(source, profile, {k: v for k, v in overrides.items() if k in declared[source]})
         for source in declared
     }
-    chosen = [source.stem for source in declared]
-    pending = [source for source in declared if source.stem not in skip]
-    done = set(skip)
+    return _schedule(values, reports or config.reports_dir(), set(skip), lanes, on_start)
+
+
+def _schedule(values: dict, reports: Path, done: set, lanes: int, on_start):
+    """``run``'s iterator: start each notebook of ``values`` not ``done`` once its needs are met."""
+    chosen = [source.stem for source in values]
+    pending = [source for source in values if source.stem not in done]
     priority = _priorities(chosen, reports) if lanes > 1 else {}
 
-    def ready():
+    def ready() -> list[Path]:
         return [s for s in pending if all(n in done or n not in chosen for n in NEEDS.get(s.stem, ()))]
+
+    def start_next() -> Path:
+        source = ready()[0] if lanes == 1 else max(ready(), key=lambda s: priority[s.stem])
+        pending.remove(source)
+        if on_start:
+            on_start(source.stem)
+        return source
 
     if lanes == 1:  # in this process, in order
         while pending:
-            source = ready()[0]
-            pending.remove(source)
-            if on_start:
-                on_start(source.stem)
+            source = start_next()
             yield source.stem, _execute(source, values[source], reports)
             done.add(source.stem)
         return
@@ -265,10 +272,7 @@ def run(
     with ProcessPoolExecutor(lanes, mp_context=multiprocessing.get_context("spawn")) as pool:
         while pending or running:
             while len(running) < lanes and not failures and ready():
-                source = max(ready(), key=lambda s: priority[s.stem])
-                pending.remove(source)
-                if on_start:
-                    on_start(source.stem)
+                source = start_next()
                 running[pool.submit(_execute_in_lane, source, values[source], reports, threads)] = source.stem
             if not running:
                 break
