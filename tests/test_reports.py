@@ -112,6 +112,16 @@ def test_a_profile_and_overrides_set_the_parameters(notebooks_dir):
         runner.parse_overrides(["EPOCHS"])
 
 
+def test_a_run_reads_each_notebooks_parameters_once(notebooks_dir, monkeypatch):
+    for stem in ("50_probe", "51_other"):
+        _notebook(notebooks_dir / f"{stem}.ipynb", [])
+    read = []
+    inspect = runner.declared_parameters
+    monkeypatch.setattr(runner, "declared_parameters", lambda source: read.append(source.stem) or inspect(source))
+    runner.run(None, "full", {"EPOCHS": 30})  # validated and parameterised; nothing runs until iterated
+    assert sorted(read) == ["50_probe", "51_other"]
+
+
 def test_an_override_reaches_the_executed_notebook(notebooks_dir, capsys):
     _notebook(notebooks_dir / "50_probe.ipynb", [new_code_cell("print('epochs', EPOCHS, PROFILE)")])
     assert cli.main(["run", "50_probe", "--profile", "full", "--set", "EPOCHS=7"]) == 0

@@ -87,13 +87,14 @@ def parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
-def parameters(source: Path, profile: str, overrides: dict | None = None) -> dict:
-    """What papermill injects into ``source``: ``PROFILE``, the profile's values, then ``overrides``."""
+def parameters(source: Path, profile: str, overrides: dict | None = None, declared: dict | None = None) -> dict:
+    """What papermill injects into ``source``: ``PROFILE``, the profile's values, then ``overrides``.
+    ``declared``: the notebook's ``declared_parameters`` when the caller has them already."""
     known = profiles()
     if profile not in known:
         raise ValueError(f"no profile {profile!r}; the profiles are: {', '.join(known)} ({PROFILES_FILE.name})")
     values = {"PROFILE": profile} | known[profile].get(source.stem, {}) | (overrides or {})
-    declared = declared_parameters(source)
+    declared = declared_parameters(source) if declared is None else declared
     unknown = sorted(set(values) - set(declared))
     if unknown:
         raise ValueError(f"{source.stem} has no parameter(s) {unknown}; its parameters are: {', '.join(declared)}")
@@ -239,8 +240,8 @@ def run(
     if unused:
         raise ValueError(f"no chosen notebook has the parameter(s) {unused}")
     values = {  # computed here: a lane's process knows only what it is given
-        source: parameters(source, profile, {k: v for k, v in overrides.items() if k in declared[source]})
-        for source in declared
+        source: parameters(source, profile, {k: v for k, v in overrides.items() if k in names}, names)
+        for source, names in declared.items()
     }
     return _schedule(values, reports or config.reports_dir(), set(skip), lanes, on_start)
 
