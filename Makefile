@@ -18,12 +18,13 @@ export DIGITS_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/da
 OWN_VARIABLES := PYTHON PROFILE PORT MODEL ALGO TRIALS BUDGET WORKERS LANES DIGITS_DATA_DIR
 NOTEBOOK_PARAMETERS := $(foreach v,$(filter-out $(addsuffix =%,$(OWN_VARIABLES)),$(MAKEOVERRIDES)),--set '$(v)')
 
-.PHONY: help setup test test-fast lint format reports report-% leaderboard strip references clean-cache \
+.PHONY: help setup test test-fast lint format reports report-% leaderboard site strip references clean-cache \
 	demo demo-load bench export tune tune-distributed tensorboard lab
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make reports [PROFILE=smoke] [LANES=1]   execute every notebook into reports/ (default PROFILE=full), LANES at a time"
+	@echo "make setup                      create .venv, install the pinned requirements, register the digits Jupyter kernel"
+	@echo "make reports [PROFILE=smoke] [LANES=1]   execute every notebook into reports/ (PROFILE=full, the default) or reports/profiles/<PROFILE>/"
 	@echo "make report-<notebook> [NAME=VALUE ...]   execute one, e.g. make report-09_best_model SEEDS=5"
 	@echo "make lab [PORT=8888]            JupyterLab on notebooks/ with the digits kernel, on loopback"
 	@echo "make test                       lint, unit tests + notebooks (nbval, smoke profile)"
@@ -35,6 +36,7 @@ help:
 	@echo "make tune [MODEL=mlp|cnn ALGO=random|hyperband|bayesian TRIALS=20 BUDGET=30]   resumable Keras Tuner search"
 	@echo "make tune-distributed WORKERS=2  a chief and N workers on localhost, one results table"
 	@echo "make tensorboard [PORT=6006]    TensorBoard on loopback over the runs trained with DIGITS_TENSORBOARD=1"
+	@echo "make site                       rebuild the HTML reports and reports/index.html from the executed notebooks"
 	@echo "make strip                      strip outputs from notebook sources (keeps nbval's reference cells)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -72,6 +74,9 @@ report-%: setup
 
 leaderboard: setup
 	$(PY) -m digits.reports leaderboard
+
+site: setup
+	$(PY) -m digits.reports site
 
 strip: setup
 	$(PY) -m digits.reports strip

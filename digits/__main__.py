@@ -21,6 +21,31 @@ class CliError(Exception):
     """A problem the user can fix; printed without a traceback, exit status 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument said in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind, low, high=None, what="a number"):
+    """An argparse type: ``kind`` (int or float) within [low, high]."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+        return value
+
+    return parse
+
+
+COUNT = _number(int, 1, what="an integer >= 1")
+
+
 def load_model(path: str | None, task: str):
     """The model at ``path`` or the shipped model for ``task``, with a clear error when missing."""
     from . import shipped
@@ -62,13 +87,13 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from . import evaluate
-
     try:
         with np.load(args.npz, allow_pickle=False) as f:
             x, y = f["x"], f["y"]
     except (OSError, ValueError, KeyError) as err:
         raise CliError(f"{args.npz}: expected an .npz with arrays 'x' and 'y' ({err})") from err
+    if len(x) == 0:
+        raise CliError(f"{args.npz}: x holds no images; save at least one image and its label")
     want = TASK_SHAPES[args.task]
     if x.ndim != 3 or x.shape[1:] != want or x.dtype != np.uint8:
         raise CliError(
@@ -83,6 +108,8 @@ def cmd_evaluate(args) -> int:
             f"{args.npz}: y must hold integer labels 0-{classes - 1} for --task {args.task}, "
             f"got {y.dtype} values such as {bad[:3].tolist()}"
         )
+    from . import evaluate  # TensorFlow: once the input is known to be good
+
     model = load_model(args.model, args.task)
     pred = evaluate.predict_proba(model, x).argmax(axis=1)
     print(json.dumps({"accuracy": float(np.mean(pred == y)), "n": int(len(y))}))
@@ -92,6 +119,8 @@ def cmd_evaluate(args) -> int:
 def cmd_tune(args) -> int:
     from . import data, tuning
 
+    if args.workers and args.no_write:
+        raise CliError("a distributed worker is started by its chief; leave out --workers or --no-write")
     if args.workers:  # the same command, once as chief and once per worker
         forwarded = [
             "--model",
@@ -109,8 +138,8 @@ def cmd_tune(args) -> int:
         forwarded += ["--directory", args.directory] if args.directory else []
         forwarded += ["--fresh"] if args.fresh else []
         return tuning.run_distributed(args.workers, forwarded)
-    splits = data.mnist_splits(n_train=args.n_train)
     try:
+        splits = data.mnist_splits(n_train=args.n_train)
         table = tuning.search(
             args.model,
             args.algo,
@@ -124,7 +153,7 @@ def cmd_tune(args) -> int:
             verbose=2,
             write=not args.no_write,
         )
-    except ValueError as err:  # bad parameters, or a changed search space
+    except (ValueError, data.DataError) as err:  # bad parameters, missing data, or a changed search space
         raise CliError(str(err)) from err
     if args.no_write:  # a distributed worker: the chief writes the table
         return 0
@@ -138,6 +167,8 @@ def cmd_tune(args) -> int:
 
 
 def cmd_export(args) -> int:
+    if not args.out.strip():
+        raise CliError("--out is empty: name the file (a folder for savedmodel) to write")
     from . import data, export
 
     try:
@@ -170,9 +201,7 @@ def cmd_serve(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m digits", description="Handwritten digit models from the command line."
-    )
+    parser = Parser(prog="python -m digits", description="Handwritten digit models from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("predict", help="predict the digit (or two-digit number) in image files")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -188,15 +217,31 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("tune", help="a Keras Tuner search (resumable; --fresh starts over)")
     t.add_argument("--model", choices=("mlp", "cnn"), required=True)
     t.add_argument("--algo", choices=("random", "hyperband", "bayesian"), default="random")
-    t.add_argument("--max-trials", type=int, default=10)
-    t.add_argument("--budget-minutes", type=float, help="start no new trial after this many minutes")
-    t.add_argument("--epochs", type=int, default=3, help="epochs per trial (Hyperband: the maximum)")
-    t.add_argument("--n-train", type=int, help="train on a stratified subset of this size")
+    t.add_argument("--max-trials", type=COUNT, default=10)
+    t.add_argument(
+        "--budget-minutes",
+        type=_number(float, 1e-9, what="a positive number of minutes"),
+        help="start no new trial after this many minutes",
+    )
+    t.add_argument("--epochs", type=COUNT, default=3, help="epochs per trial (Hyperband: the maximum)")
+    t.add_argument(
+        "--n-train", type=_number(int, 10, what="an integer >= 10"), help="train on a stratified subset of this size"
+    )
     t.add_argument("--project", help="project name (default: <model>_<algo>)")
     t.add_argument("--directory", help="where Keras Tuner keeps its projects (default: .cache/tuning)")
     t.add_argument("--fresh", action="store_true", help="delete the project's trials and start over")
-    t.add_argument("--retrain-epochs", type=int, default=0, help="retrain the best configuration on all training data")
-    t.add_argument("--workers", type=int, default=0, help="run distributed: a chief and N workers on localhost")
+    t.add_argument(
+        "--retrain-epochs",
+        type=_number(int, 0, what="an integer >= 0"),
+        default=0,
+        help="retrain the best configuration on all training data",
+    )
+    t.add_argument(
+        "--workers",
+        type=_number(int, 0, what="an integer >= 0"),
+        default=0,
+        help="run distributed: a chief and N workers on localhost",
+    )
     t.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)
     t.set_defaults(run=cmd_tune)
     x = sub.add_parser("export", help="export a model for serving (SavedModel) or phones (TFLite)")
@@ -207,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     x.set_defaults(run=cmd_export)
     s = sub.add_parser("serve", help="the web demo: draw a digit or a number and see the prediction")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=_number(int, 1, 65535, what="a port number 1-65535"), default=8000)
     s.set_defaults(run=cmd_serve)
     args = parser.parse_args(argv)
     try:

@@ -34,6 +34,12 @@ def headless() -> bool:
     return bool(os.environ.get("DIGITS_HEADLESS") or os.environ.get("CI"))
 
 
+def profile() -> str:
+    """The profile a notebook runs under: ``$DIGITS_PROFILE`` (set by the report runner), else ``smoke`` — the
+    values of each notebook's ``parameters`` cell, which interactive Jupyter and nbval run."""
+    return os.environ.get("DIGITS_PROFILE", "smoke")
+
+
 def cache_dir() -> Path:
     """Where trained runs are cached: ``$DIGITS_CACHE_DIR`` or ``.cache/`` in the project."""
     return Path(os.environ.get("DIGITS_CACHE_DIR", CACHE_DIR))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,23 @@ class Session:
     seed: int
     figures: Path
     metrics: Path
+
+
+class ClaimNotSupported(AssertionError):
+    """A discussion's claim that the numbers of this run do not carry."""
+
+
+def claim(holds: bool, statement: str) -> None:
+    """Guard a sentence of a discussion: in a ``full`` report, stop with :class:`ClaimNotSupported` when the
+    numbers no longer carry ``statement``, so a re-run never prints a conclusion its figures contradict. In any
+    other profile (seconds of training, for tests) the text is not a finding: the failed claim is only a warning.
+    """
+    if holds:
+        return
+    message = f"the discussion says that {statement}, but this run's numbers do not carry it"
+    if config.profile() == "full":
+        raise ClaimNotSupported(message + "; rewrite the discussion for the new numbers")
+    warnings.warn(f"{message} (profile {config.profile()!r}: not checked)", stacklevel=2)
 
 
 def figures_dir() -> Path:

@@ -292,11 +292,50 @@ def fit(
                     files.save_model(keras_model, work / "model.keras")
                     result.save(work / "result.json")
     result.run_id = run_id
+    if settings.headless():  # a report shows one line per run; the per-epoch log stays in the run's history.csv
+        print(run_summary(result, run_dir), flush=True)
     if csv_log:
         files.write_text(csv_log, result.history.to_csv(index=False))
     if checkpoint and not Path(checkpoint).exists():
         files.save_model(result.model, checkpoint)
     return result
+
+
+def describe(cfg: TrainConfig) -> str:
+    """The recipe in a few words: Adam and the options that differ from its defaults (lr 1e-3, batch 128)."""
+    parts = ["Adam" if cfg.learning_rate == TrainConfig.learning_rate else f"Adam lr {cfg.learning_rate:g}"]
+    parts += [f"{cfg.lr_schedule} lr"] if cfg.lr_schedule else []
+    parts += [f"batch {cfg.batch_size}"] if cfg.batch_size != TrainConfig.batch_size else []
+    parts += ["augmented"] if cfg.augment else []
+    parts += ["deskewed"] if cfg.deskew else []
+    parts += [f"clipnorm {cfg.clipnorm:g}"] if cfg.clipnorm else []
+    parts += [f"EMA {cfg.ema:g}"] if cfg.ema else []
+    parts += [f"early stopping {cfg.early_stopping}"] if cfg.early_stopping else []
+    parts += [f"{k}={v}" for k, v in sorted(cfg.hparams.items())]
+    return ", ".join(parts)
+
+
+def run_summary(result: TrainResult, run_dir: Path | None = None) -> str:
+    """One line for a report: model, recipe, seed, trained or taken from the run cache, time, validation and
+    test accuracy, and where the per-epoch log is."""
+    cfg = TrainConfig.from_dict({k: v for k, v in result.config.items() if k in TrainConfig.__dataclass_fields__})
+    history = result.history
+    val = f"val {history['val_accuracy'].iloc[-1]:.2%}" if "val_accuracy" in history else "no validation"
+    how = "from the run cache" if result.cached else "trained"
+    epochs = f"{result.epochs_run}" if result.epochs_run == cfg.epochs else f"{result.epochs_run} of {cfg.epochs}"
+    where = f" · log {_shown_path(run_dir / 'history.csv')}" if run_dir is not None else ""
+    return (
+        f"run {result.label or result.name} · {describe(cfg)} · seed {result.seed} · {epochs} epochs · "
+        f"{how}, {result.train_seconds / 60:.1f} min · {val} · test {result.test_accuracy:.2%}{where}"
+    )
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the project when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(settings.PROJ_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def compile_model(model: str, data: Splits, cfg: TrainConfig, strategy=None) -> keras.Model:
@@ -466,7 +505,7 @@ def _train(net, data: Splits, cfg: TrainConfig, work: Path, extra: list, checkpo
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         callbacks=callbacks,
-        verbose=verbose if verbose is not None else (2 if settings.headless() else "auto"),
+        verbose=verbose if verbose is not None else (0 if settings.headless() else "auto"),
     )
     return pd.read_csv(log_path)
 

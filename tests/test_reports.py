@@ -75,6 +75,15 @@ def test_reused_models_are_named_with_the_same_epochs_in_every_profile(group):
         assert len(set(values.values())) == 1, f"profile {profile}: {values}"
 
 
+@pytest.fixture(autouse=True)
+def quick_calibration(monkeypatch):
+    """A regeneration times the machine's calibration workload (tens of seconds) before its first notebook:
+    here a stand-in, so the runner's tests stay fast (``test_the_calibration_times_a_real_epoch`` runs it)."""
+    from digits import machine
+
+    monkeypatch.setattr(machine, "calibrate", lambda: {"what": "a stand-in workload", "seconds": 0.5})
+
+
 def _notebook(path, cells, params='PROFILE = "smoke"\nEPOCHS = 1'):
     cell = new_code_cell(params)
     cell.metadata["tags"] = ["parameters"]
@@ -137,7 +146,7 @@ def test_a_relative_data_folder_reaches_the_kernel_as_given_by_the_user(notebook
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DIGITS_DATA_DIR", "mydata")  # relative to where the user typed, not to notebooks/
     assert cli.main(["run", "50_where", "--profile", "smoke"]) == 0
-    executed = nbformat.read(config.reports_dir() / "50_where.ipynb", as_version=4)
+    executed = nbformat.read(runner.reports_dir("smoke") / "50_where.ipynb", as_version=4)
     assert executed.cells[-1].outputs[0]["text"].strip() == str(tmp_path / "mydata")
 
 
@@ -163,7 +172,7 @@ def test_a_failing_notebook_stops_the_run_and_keeps_the_old_report(notebooks_dir
     (out / "metrics" / "50_broken.json").write_text("{}")
     monkeypatch.setenv("DIGITS_REPORTS_DIR", str(out))
 
-    assert cli.main(["run", "50_broken", "--profile", "smoke"]) == 1
+    assert cli.main(["run", "50_broken", "--profile", "full"]) == 1
     err = capsys.readouterr().err
     assert "50_broken" in err and "cell" in err and "ValueError: boom" in err
     assert (out / "50_broken.ipynb").read_text() == "previous good report"
@@ -204,7 +213,7 @@ def test_a_run_of_every_notebook_writes_regeneration_json(notebooks_dir, monkeyp
     (runs / "result.json").write_text("{}")  # one run in the cache: not a from-scratch regeneration
 
     assert cli.main(["run", "--profile", "smoke"]) == 0
-    record = json.loads((config.reports_dir() / "regeneration.json").read_text())
+    record = json.loads((runner.reports_dir("smoke") / "regeneration.json").read_text())
     assert record["profile"] == "smoke" and not record["from_empty_cache"] and record["runs_in_cache_at_start"] == 1
     assert [n["notebook"] for n in record["notebooks"]] == ["50_first", "51_second"]
     assert [(n["trained"], n["reused"]) for n in record["notebooks"]] == [(1, 1), (2, 1)]  # the ensemble is neither
@@ -213,12 +222,12 @@ def test_a_run_of_every_notebook_writes_regeneration_json(notebooks_dir, monkeyp
     assert record["wall_minutes"] >= sum(n["wall_minutes"] for n in record["notebooks"])
     assert record["started_utc"] < record["ended_utc"] and record["started_utc"].endswith("+00:00")
     assert record["cores"] >= 1 and record["cpu"] and record["libraries"]["keras"] and record["libraries"]["tensorflow"]
-    assert "**" in regeneration.summary(config.reports_dir())
-    assert "Last `make reports`" in (config.reports_dir() / "README.md").read_text()
+    assert "**" in regeneration.summary(runner.reports_dir("smoke"))
+    assert "Last `make reports`" in (runner.reports_dir("smoke") / "README.md").read_text()
 
-    (config.reports_dir() / "regeneration.json").unlink()
+    (runner.reports_dir("smoke") / "regeneration.json").unlink()
     assert cli.main(["run", "50_first", "--profile", "smoke"]) == 0  # one notebook is not a regeneration
-    assert not (config.reports_dir() / "regeneration.json").exists()
+    assert not (runner.reports_dir("smoke") / "regeneration.json").exists()
 
 
 def test_runs_an_earlier_attempt_trained_count_as_trained_not_reused():
@@ -294,21 +303,21 @@ def test_an_interrupted_make_reports_resumes_and_counts_every_attempt(notebooks_
     _notebook(broken, [new_code_cell("raise RuntimeError('interrupted')")])
 
     assert cli.main(["run", "--profile", "smoke"]) == 1  # the second notebook fails: the run stops there
-    assert not (config.reports_dir() / "regeneration.json").exists()
-    assert (config.reports_dir() / regeneration.PARTIAL).is_file()
+    assert not (runner.reports_dir("smoke") / "regeneration.json").exists()
+    assert (runner.reports_dir("smoke") / regeneration.PARTIAL).is_file()
 
     _notebook(broken, [_metrics_writer("51_second", _metrics("51_second", {}))])  # fixed, then run again
     assert cli.main(["run", "--profile", "smoke"]) == 0
     assert runs_log.read_text().split() == ["50_first"]  # the finished notebook was not executed again
-    record = json.loads((config.reports_dir() / "regeneration.json").read_text())
+    record = json.loads((runner.reports_dir("smoke") / "regeneration.json").read_text())
     assert record["attempts"] == 2 and record["from_empty_cache"]
     assert [n["notebook"] for n in record["notebooks"]] == ["50_first", "51_second"]
-    assert "in 2 attempts" in regeneration.summary(config.reports_dir())
-    assert not (config.reports_dir() / regeneration.PARTIAL).exists()  # the next make reports starts afresh
+    assert "in 2 attempts" in regeneration.summary(runner.reports_dir("smoke"))
+    assert not (runner.reports_dir("smoke") / regeneration.PARTIAL).exists()  # the next make reports starts afresh
 
     assert cli.main(["run", "--profile", "smoke"]) == 0
     assert runs_log.read_text().split() == ["50_first", "50_first"]
-    assert json.loads((config.reports_dir() / "regeneration.json").read_text())["attempts"] == 1
+    assert json.loads((runner.reports_dir("smoke") / "regeneration.json").read_text())["attempts"] == 1
 
 
 def _waits_for(flag_dir, mine: str, other: str):
@@ -347,7 +356,7 @@ def test_two_lanes_run_two_notebooks_at_once_and_a_notebook_after_those_it_needs
     finished = [stem for stem, _ in runner.run(None, "smoke", lanes=2, on_start=started.append)]
     assert sorted(finished) == ["50_first", "51_second", "52_third"] and finished[-1] == "52_third"
     assert set(started[:2]) == {"50_first", "51_second"}
-    executed = nbformat.read(config.reports_dir() / "52_third.ipynb", as_version=4)
+    executed = nbformat.read(runner.reports_dir("smoke") / "52_third.ipynb", as_version=4)
     half = max(1, os.cpu_count() // 2)
     assert executed.cells[-1].outputs[0]["text"].strip() == str(half)  # each kernel gets half the cores
     assert f"52_third | {half}" in capfd.readouterr().err  # cell output reaches the log, led by the notebook's name
@@ -370,12 +379,14 @@ def test_a_failing_notebook_in_a_lane_stops_the_run_after_the_other_lane_finishe
         for stem, _ in runner.run(None, "smoke", lanes=2):
             finished.append(stem)
     assert finished == ["51_slow"]  # the running one finished and was published; none started after the failure
-    assert (config.reports_dir() / "51_slow.ipynb").is_file() and not (config.reports_dir() / "52_later.ipynb").exists()
-    assert (config.reports_dir() / "50_fails.failed.ipynb").is_file()
+    assert (runner.reports_dir("smoke") / "51_slow.ipynb").is_file() and not (
+        runner.reports_dir("smoke") / "52_later.ipynb"
+    ).exists()
+    assert (runner.reports_dir("smoke") / "50_fails.failed.ipynb").is_file()
     with pytest.raises(ValueError, match="lanes"):
         runner.run(None, "smoke", lanes=0)  # refused at the call, before anything runs
     assert cli.main(["run", "--profile", "smoke", "--lanes", "0"]) == 1
-    assert not (config.reports_dir() / regeneration.PARTIAL).exists()  # and no progress file was left behind
+    assert not (runner.reports_dir("smoke") / regeneration.PARTIAL).exists()  # and no progress file was left behind
 
 
 def test_the_longest_chain_of_work_starts_first(tmp_path, monkeypatch):
@@ -462,8 +473,9 @@ def test_leaderboard_is_built_from_metrics_files(tmp_path):
     leaderboard.write(out, readme)
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro") and text.rstrip().endswith("outro")
-    assert _cells(text, "02_b")[2] == "m_02_b 99.23%"  # the README holds the headline: one row per question
-    assert "| 01_a " not in text  # 01's question needs its McNemar test, which this metrics file lacks
+    # the README holds the headline, one row per question, each linking to its report
+    assert _cells(text, "[02_b](reports/02_b.ipynb)")[2] == "m_02_b 99.23%"
+    assert "| [01_a]" not in text  # 01's question needs its McNemar test, which this metrics file lacks
     full = (out / "README.md").read_text()  # every model, best first
     assert full.index("| m_02_b ") < full.index("| m_01_a ")
     assert _cells(full, "m_02_b")[:4] == ["m_02_b", "02_b", "MNIST-100", "99.23%"]
@@ -561,3 +573,87 @@ def test_the_headline_reads_every_committed_metrics_file():
     table = headline.headline_table(metrics)
     assert set(table["notebook"]) == {m["notebook"] for m in metrics if m["notebook"][:2] != "00"}
     assert table["this repository (measured)"].str.contains("%").all()
+
+
+def test_a_profile_but_full_writes_its_own_folder_and_leaves_reports_untouched(notebooks_dir):
+    _notebook(notebooks_dir / "50_probe.ipynb", [new_code_cell("print('epochs', EPOCHS, PROFILE)")])
+    committed = config.reports_dir()
+    committed.mkdir(parents=True)
+    (committed / "50_probe.ipynb").write_text("the committed full report")
+    (committed / "README.md").write_text("committed tables")
+    before = sorted(p.relative_to(committed) for p in committed.rglob("*"))
+
+    assert cli.main(["run", "--profile", "smoke"]) == 0
+    assert sorted(p.relative_to(committed) for p in committed.rglob("*") if "profiles" not in p.parts) == before
+    assert (committed / "50_probe.ipynb").read_text() == "the committed full report"
+    smoke = runner.reports_dir("smoke")
+    assert smoke == committed / "profiles" / "smoke"
+    assert (smoke / "50_probe.ipynb").is_file() and (smoke / "index.html").is_file()
+    assert (smoke / "regeneration.json").is_file()
+
+
+def test_profile_folders_are_ignored_by_git():
+    import subprocess
+
+    ignored = subprocess.run(
+        ["git", "check-ignore", "reports/profiles/smoke/00_eda.ipynb"], cwd=config.PROJ_ROOT, capture_output=True
+    )
+    assert ignored.returncode == 0
+
+
+def test_a_report_page_folds_its_code_and_links_the_other_reports(tmp_path):
+    from digits.reports import site
+
+    for stem in ("50_first", "51_second"):
+        cells = [nbformat.v4.new_markdown_cell(f"# {stem}\n\n## Results\n\nText."), new_code_cell("1 + 1")]
+        cells[1].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
+        hidden = new_code_cell("secret = 1")
+        hidden.metadata["tags"] = ["remove-input"]
+        nbformat.write(new_notebook(cells=[*cells, hidden]), tmp_path / f"{stem}.ipynb")
+    written = site.build(tmp_path)
+    assert [p.name for p in written] == ["50_first.html", "51_second.html", "index.html"]
+    page = (tmp_path / "50_first.html").read_text()
+    assert '<details class="digits-code"><summary>code</summary>' in page  # folded, one click away
+    assert "secret = 1" not in page  # remove-input: the input is gone
+    assert 'href="51_second.html"' in page and 'href="index.html"' in page
+    assert '<a href="#Results">Results</a>' in page  # the contents list
+    index = (tmp_path / "index.html").read_text()
+    assert 'href="50_first.html"' in index and 'href="51_second.html"' in index
+
+
+def test_the_index_links_every_committed_report_from_its_headline_table(tmp_path):
+    import shutil
+
+    from digits.reports import site
+
+    reports = config.PROJ_ROOT / "reports"
+    shutil.copytree(reports / "metrics", tmp_path / "metrics")
+    for notebook in runner.notebooks():
+        (tmp_path / f"{notebook.stem}.ipynb").write_text("{}")
+    index = site.index_page(tmp_path)
+    for notebook in runner.notebooks():
+        assert f'<a href="{notebook.stem}.html">{notebook.stem}</a>' in index
+    assert index.count("<tr>") >= 10  # the header and a row per question
+
+
+def test_the_regeneration_record_names_the_machine_exactly(notebooks_dir):
+    _notebook(notebooks_dir / "50_probe.ipynb", [])
+    assert cli.main(["run", "--profile", "smoke"]) == 0
+    machine = json.loads((runner.reports_dir("smoke") / "regeneration.json").read_text())["machine"]
+    assert set(machine) == {"cpu", "flags", "cores", "calibration"}
+    assert machine["calibration"] == {"what": "a stand-in workload", "seconds": 0.5}
+    assert machine["cores"] >= 1 and isinstance(machine["flags"], list)
+    assert "times a stand-in workload" in regeneration.summary(runner.reports_dir("smoke"))
+
+
+def test_the_cpu_is_named_with_family_model_and_stepping(tmp_path):
+    from digits import machine
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n"
+        "stepping\t: 1\nflags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512_bf16\n\nprocessor\t: 1\n"
+    )
+    info = machine._cpuinfo(str(cpuinfo))
+    assert machine.cpu_name(info) == "AMD EPYC (AuthenticAMD family 25 model 17 stepping 1)"
+    assert machine.speed_flags(info) == ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16"]

@@ -10,7 +10,7 @@ import sys
 import time
 
 from .. import config
-from . import hygiene, leaderboard, regeneration, runner
+from . import hygiene, leaderboard, regeneration, runner, site
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override one parameter")
     run.add_argument("--lanes", type=int, default=1, help="notebooks run at once, each in its own process (default 1)")
     sub.add_parser("leaderboard", help="rebuild reports/README.md and the README results block")
+    sub.add_parser("site", help="rebuild the HTML reports and reports/index.html from the executed notebooks")
     sub.add_parser("strip", help="strip outputs from notebook sources (nbstripout), keeping nbval's references")
     refs = sub.add_parser("references", help="refresh nbval's reference outputs (runs the smoke profile)")
     refs.add_argument("notebooks", nargs="*", help="notebook names or prefixes (default: all)")
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
             print("refreshed:", ", ".join(hygiene.refresh_references(args.notebooks)))
         elif args.command == "leaderboard":
             leaderboard.write()
+        elif args.command == "site":
+            print(f"wrote {len(site.build(config.reports_dir()))} pages in {config.reports_dir()}")
         else:
             return _run(args)
     except (ValueError, runner.NotebookFailed) as err:
@@ -48,8 +51,9 @@ def _run(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # papermill streams cell output
     started = time.perf_counter()
     overrides = runner.parse_overrides(args.set)
+    reports = runner.reports_dir(args.profile)  # a profile but full never writes over the committed reports
     # every notebook: a regeneration, timed
-    clock = None if args.notebooks else regeneration.Clock(args.profile, overrides, lanes=args.lanes)
+    clock = None if args.notebooks else regeneration.Clock(args.profile, overrides, reports, lanes=args.lanes)
     if clock and clock.done:
         print(f"== resuming an interrupted make reports; already done: {', '.join(clock.done)}", flush=True)
 
@@ -60,7 +64,9 @@ def _run(args) -> int:
 
     skip = clock.done if clock else ()
     # checked before anything runs or is saved: a bad --lanes or --set leaves no progress file behind
-    notebooks = runner.run(args.notebooks, args.profile, overrides, skip=skip, lanes=args.lanes, on_start=starting)
+    notebooks = runner.run(
+        args.notebooks, args.profile, overrides, reports, skip=skip, lanes=args.lanes, on_start=starting
+    )
     try:
         with clock.ticking() if clock else contextlib.nullcontext():
             for stem, seconds in notebooks:
@@ -71,13 +77,15 @@ def _run(args) -> int:
         stem = str(err).split()[1]
         print(
             f"error: {err}\nThe previous report of {stem} is untouched; the failed run is in "
-            f"{config.reports_dir() / (stem + '.failed.ipynb')}.",
+            f"{reports / (stem + '.failed.ipynb')}.",
             file=sys.stderr,
         )
         return 1
     if clock:
         print(f"== wrote {clock.write()}")
-    leaderboard.write()
+    leaderboard.write(reports)
+    site.write_index(reports)
+    print(f"== reports in {reports} (open {reports / site.INDEX})")
     print(f"== all done in {(time.perf_counter() - started) / 60:.1f} min")
     return 0
 

@@ -184,7 +184,7 @@ def headline_table(metrics: list[dict]) -> pd.DataFrame:
                     "notebook": by_number[q.notebook]["notebook"],
                     "question": q.question,
                     "this repository (measured)": answer,
-                    "reference projects": q.reference,
+                    "tutorial projects": q.reference,
                     "best published": q.published,
                 }
             )

@@ -260,9 +260,12 @@ def extras_markdown(reports: Path) -> str:
     return "\n".join(parts)
 
 
-def headline_markdown(metrics: list[dict], reports: Path) -> str:
-    """The README's block: one row per question, and when the reports were last regenerated."""
+def headline_markdown(metrics: list[dict], reports: Path, link_prefix: str = "") -> str:
+    """The README's block: one row per question, each notebook linking to its executed report (at
+    ``link_prefix``), and when the reports were last regenerated."""
     table = headline.headline_table(metrics)
+    if not table.empty:
+        table["notebook"] = [f"[{s}]({link_prefix}{s}.ipynb)" for s in table["notebook"]]
     body = _markdown(table) if not table.empty else "No reports yet: run `make reports`.\n"
     return f"{body}\n{regeneration.summary(reports)}"
 
@@ -286,4 +289,5 @@ def write(reports: Path | None = None, readme: Path | None = None) -> None:
     if RESULTS_START in text and RESULTS_END in text:
         head, rest = text.split(RESULTS_START, 1)
         _, tail = rest.split(RESULTS_END, 1)
-        files.write_text(readme, f"{head}{RESULTS_START}\n{headline_markdown(metrics, reports)}{RESULTS_END}{tail}")
+        block = headline_markdown(metrics, reports, link_prefix="reports/")
+        files.write_text(readme, f"{head}{RESULTS_START}\n{block}{RESULTS_END}{tail}")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from .. import config, files
+from .. import config, files, machine
 
 FILE = "regeneration.json"
 PARTIAL = ".regeneration.partial.json"  # the progress of an unfinished make reports
@@ -82,8 +82,17 @@ class Clock:
 
     HEARTBEAT_SECONDS = 60.0
 
-    def __init__(self, profile: str, overrides: dict | None = None, reports: Path | None = None, lanes: int = 1):
+    def __init__(
+        self,
+        profile: str,
+        overrides: dict | None = None,
+        reports: Path | None = None,
+        lanes: int = 1,
+        calibration=None,
+    ):
         self.reports = reports or config.reports_dir()
+        # () -> {"what", "seconds"}: timed once, before the first notebook (default: machine.calibrate)
+        self.calibration = calibration or (lambda: machine.calibrate())
         self.partial = self.reports / PARTIAL
         overrides = overrides or {}
         state = json.loads(self.partial.read_text()) if self.partial.exists() else None
@@ -105,6 +114,7 @@ class Clock:
         self._t0 = time.perf_counter()
         self._carried = dict(self.state.get("unfinished", {}))  # interrupted attempts' time in each notebook
         self._running: dict[str, float] = {}  # notebook -> when this attempt started it
+        self._measured = False
 
     @property
     def done(self) -> list[str]:
@@ -130,8 +140,20 @@ class Clock:
         with self._lock:
             self._save()
 
+    def measure_machine(self) -> None:
+        """Describe the machine and time the calibration workload, once per regeneration (a resumed run keeps
+        the first attempt's; one that resumes on another machine says so in ``machine["resumed_on"]``)."""
+        here = machine.describe()
+        if "machine" not in self.state:
+            self.state["machine"] = here | {"calibration": self.calibration()}
+        elif self.state["machine"]["cpu"] != here["cpu"]:
+            self.state["machine"].setdefault("resumed_on", []).append(here["cpu"])
+
     def start(self, notebook: str) -> None:
-        """``notebook`` starts now."""
+        """``notebook`` starts now (the machine is measured before the first)."""
+        if not self._running and not self._measured:
+            self.measure_machine()
+            self._measured = True
         with self._lock:
             self._running[notebook] = time.perf_counter()
             self.state["starts"].setdefault(notebook, datetime.now(UTC).isoformat(timespec="seconds"))
@@ -194,6 +216,7 @@ class Clock:
             "models_trained": sum(n.get("trained", 0) for n in notebooks),
             "models_reused": sum(n.get("reused", 0) for n in notebooks),
             "notebooks": notebooks,
+            "machine": self.state.get("machine") or machine.describe(),
             "cpu": env["cpu"],
             "cores": env["cpu_count"],
             "gpus": env["gpus"],
@@ -220,9 +243,16 @@ def summary(reports: Path) -> str:
     if r.get("lanes", 1) > 1:
         source += f", {r['lanes']} notebooks at a time"
     slowest = sorted(r["notebooks"], key=lambda n: -n["wall_minutes"])[:3]
+    cpu, calibration = r.get("machine", {}).get("cpu", r["cpu"]), r.get("machine", {}).get("calibration")
+    units = (
+        f" ({r['wall_minutes'] * 60 / calibration['seconds']:.0f} times {calibration['what']}, "
+        f"{calibration['seconds']:.0f} s there)"
+        if calibration
+        else ""
+    )
     return (
         f"Last `make reports` (profile {r['profile']}, `reports/{FILE}`): from {source}, **{r['wall_minutes']:.0f} "
-        f"minutes** ({r['started_utc']} to {r['ended_utc']} UTC) on {r['cpu']} with {r['cores']} cores; "
+        f"minutes**{units} ({r['started_utc']} to {r['ended_utc']} UTC) on {cpu} with {r['cores']} cores; "
         f"{r['models_trained']} models trained, {r['models_reused']} reused from the run cache; slowest: "
         + ", ".join(f"{n['notebook']} {n['wall_minutes']:.0f} min" for n in slowest)
         + f"; TensorFlow {r['libraries'].get('tensorflow')}, Keras {r['libraries'].get('keras')}.\n"

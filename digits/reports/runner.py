@@ -2,7 +2,8 @@
 
 A profile is a named set of notebook parameters (``notebooks/profiles.yaml``); the smoke profile is
 what each notebook's ``parameters`` cell holds (what nbval runs). Any parameter can be overridden:
-``--set SEEDS=5`` (``make report-09_best_model PROFILE=full SEEDS=5``).
+``--set SEEDS=5`` (``make report-09_best_model PROFILE=full SEEDS=5``). The ``full`` profile writes into
+``reports/``; any other into ``reports/profiles/<profile>/`` (see :func:`reports_dir`).
 
 Each notebook runs into a staging folder (its figures, metrics and models included); only when it
 finishes are its products moved into ``reports/``. A failing notebook leaves its previous report
@@ -26,12 +27,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 
-import nbformat
 import papermill
 import yaml
-from nbconvert import HTMLExporter
 
 from .. import config, files
+from . import site
 
 NOTEBOOKS_DIR = config.PROJ_ROOT / "notebooks"
 PROFILES_FILE = NOTEBOOKS_DIR / "profiles.yaml"
@@ -45,6 +45,13 @@ NEEDS = {
     "09_best_model": ("01_mlp_vs_cnn", "02_cnn_architectures", "04_improved_cnn", "06_usps_transfer"),
     "10_why_cnns_beat_mlps": ("01_mlp_vs_cnn", "04_improved_cnn"),
 }
+
+
+def reports_dir(profile: str) -> Path:
+    """Where a profile's reports go: ``reports/`` for ``full`` (the committed results), else
+    ``reports/profiles/<profile>/`` (ignored by git), so a quick run never overwrites the committed reports."""
+    base = config.reports_dir()
+    return base if profile == "full" else base / "profiles" / profile
 
 
 class NotebookFailed(RuntimeError):
@@ -132,7 +139,7 @@ def run_notebook(
     source: Path, profile: str, reports: Path | None = None, overrides: dict | None = None, kernel: str = KERNEL
 ) -> float:
     """Execute one notebook into ``reports`` (atomically); returns its run time in seconds."""
-    return _execute(source, parameters(source, profile, overrides), reports or config.reports_dir(), kernel)
+    return _execute(source, parameters(source, profile, overrides), reports or reports_dir(profile), kernel)
 
 
 def _execute(source: Path, values: dict, reports: Path, kernel: str = KERNEL, threads: int | None = None) -> float:
@@ -146,7 +153,13 @@ def _execute(source: Path, values: dict, reports: Path, kernel: str = KERNEL, th
     started = time.perf_counter()
     threading = {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(threads)} if threads else {}
     try:
-        with _environment(DIGITS_REPORTS_DIR=str(staging), DIGITS_HEADLESS="1", **threading, **_absolute_folders()):
+        with _environment(
+            DIGITS_REPORTS_DIR=str(staging),
+            DIGITS_HEADLESS="1",
+            DIGITS_PROFILE=str(values.get("PROFILE", "smoke")),
+            **threading,
+            **_absolute_folders(),
+        ):
             papermill.execute_notebook(
                 str(source),
                 str(executed),
@@ -162,10 +175,10 @@ def _execute(source: Path, values: dict, reports: Path, kernel: str = KERNEL, th
         shutil.rmtree(staging, ignore_errors=True)
         raise NotebookFailed(_failure_message(err, stem)) from err
     seconds = time.perf_counter() - started
-    html, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
-    files.write_text(staging / f"{stem}.html", html)
+    files.write_text(staging / f"{stem}.html", site.notebook_page(executed, [p.stem for p in notebooks()]))
     _publish(staging, reports, stem)
     (reports / f"{stem}.failed.ipynb").unlink(missing_ok=True)
+    site.write_index(reports)
     return seconds
 
 
@@ -243,7 +256,7 @@ def run(
         source: parameters(source, profile, {k: v for k, v in overrides.items() if k in names}, names)
         for source, names in declared.items()
     }
-    return _schedule(values, reports or config.reports_dir(), set(skip), lanes, on_start)
+    return _schedule(values, reports or reports_dir(profile), set(skip), lanes, on_start)
 
 
 def _schedule(values: dict, reports: Path, done: set, lanes: int, on_start):
