@@ -4,6 +4,7 @@ import os
 
 import nbformat
 import pytest
+from conftest import needs_real_data
 from nbformat.v4 import new_code_cell, new_notebook
 
 from digits import config, files
@@ -657,3 +658,18 @@ def test_the_cpu_is_named_with_family_model_and_stepping(tmp_path):
     info = machine._cpuinfo(str(cpuinfo))
     assert machine.cpu_name(info) == "AMD EPYC (AuthenticAMD family 25 model 17 stepping 1)"
     assert machine.speed_flags(info) == ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16"]
+
+
+@needs_real_data
+def test_a_notebook_executed_by_papermill_shows_one_line_per_run_and_no_epoch_lines(notebooks_dir):
+    fit = new_code_cell(
+        "from digits import data, train\n"
+        "splits = data.mnist_splits(n_train=500, n_val=200, n_test=200)\n"
+        "result = train.fit('mlp_baseline', splits, epochs=EPOCHS, label='probe')"
+    )
+    _notebook(notebooks_dir / "50_fit.ipynb", [fit], params='PROFILE = "smoke"\nEPOCHS = 3')
+    assert cli.main(["run", "50_fit", "--profile", "smoke"]) == 0
+    executed = nbformat.read(runner.reports_dir("smoke") / "50_fit.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs if o.output_type == "stream")
+    assert text.count("\n") == 1 and text.startswith("run probe · Adam · seed 42 · 3 epochs · trained")
+    assert "Epoch" not in text and "/step" not in text
