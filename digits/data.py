@@ -89,7 +89,7 @@ def _unavailable(dataset: str, searched: list[Path], reason: str) -> DataUnavail
     return DataUnavailableError(
         f"No copy of {dataset.upper()} was found and it could not be downloaded ({reason}).\n"
         f"Searched:\n{places}\n"
-        f"Fix: set DIGITS_DATA_DIR to a folder with the files (see README, 'Data'), "
+        f"Fix: set DIGITS_DATA_DIR to a folder with the files (see docs/data.md), "
         f"or copy them into {config.RAW_DATA_DIR}, or connect to the internet and retry."
     )
 

@@ -1,5 +1,5 @@
 """Figures from the literature and the reference projects that the notebooks put their results next to (test
-accuracy on MNIST unless named), as their authors report them; see ../shared/GUIDE.md for how each was obtained."""
+accuracy on MNIST unless named), as their authors report them; each line names its source."""
 
 KERAS_SIMPLE_CONVNET = (0.991, 0.992)  # Keras "simple MNIST convnet": ~99.1–99.2% after 15 epochs
 DEOTTE_SINGLE = (0.9964, 0.0005)  # Deotte, Kaggle "MNIST-CNN-99.75": one CNN, mean ± sd over 1,500 nets, 30 epochs

@@ -257,7 +257,7 @@ def retrain_best(model: str, table: pd.DataFrame, splits: Splits, epochs: int, *
 def run_distributed(workers: int, tune_args: list[str], timeout: float = 3_600) -> int:
     """Start a chief oracle and ``workers`` workers on localhost (Keras Tuner's distributed mode), each
     running ``python -m digits tune <tune_args>``; wait for all. On several machines, run the same
-    command on each with KERASTUNER_ORACLE_IP set to the chief's address (see README)."""
+    command on each with KERASTUNER_ORACLE_IP set to the chief's address (see docs/deploy.md)."""
     if not is_count(workers):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     with socket.socket() as s:

@@ -114,8 +114,8 @@ class Question:
     notebook: str  # the notebook's number
     question: str
     answer: Callable[[dict], str]  # its metrics file -> this repository's measured answer
-    reference: str  # what the reference projects report (their READMEs)
-    published: str  # the best comparable published figure (../shared/GUIDE.md's table)
+    reference: str  # what the tutorial projects whose models the notebooks rebuild report (their READMEs)
+    published: str  # the best comparable published figure (``digits.published``)
 
 
 QUESTIONS = (
