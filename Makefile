@@ -11,11 +11,10 @@ TRIALS ?= 20
 BUDGET ?= 30
 WORKERS ?= 2
 LANES ?= 1
-export DIGITS_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
 # Any other NAME=VALUE on the command line sets a notebook parameter, e.g.
 #   make report-09_best_model PROFILE=full SEEDS=5
-OWN_VARIABLES := PYTHON PROFILE PORT MODEL ALGO TRIALS BUDGET WORKERS LANES DIGITS_DATA_DIR
+OWN_VARIABLES := PYTHON PROFILE PORT MODEL ALGO TRIALS BUDGET WORKERS LANES DIGITS_DATA_DIR DIGITS_CACHE_DIR
 NOTEBOOK_PARAMETERS := $(foreach v,$(filter-out $(addsuffix =%,$(OWN_VARIABLES)),$(MAKEOVERRIDES)),--set '$(v)')
 
 .PHONY: help setup test test-fast lint format reports report-% leaderboard site strip references clean-cache \
@@ -37,6 +36,10 @@ help:
 	@echo "make tune-distributed WORKERS=2  a chief and N workers on localhost, one results table"
 	@echo "make tensorboard [PORT=6006]    TensorBoard on loopback over the runs trained with DIGITS_TENSORBOARD=1"
 	@echo "make site                       rebuild the HTML reports and reports/index.html from the executed notebooks"
+	@echo "make leaderboard                rebuild reports/README.md and the README's results block from reports/metrics/"
+	@echo "make references                 refresh nbval's reference outputs in notebooks/ (runs the smoke profile)"
+	@echo "make test-fast                  the unit tests and checks without lint or notebooks"
+	@echo "make clean-cache                delete the trained runs in .cache/ (the next make reports trains from scratch)"
 	@echo "make strip                      strip outputs from notebook sources (keeps nbval's reference cells)"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -85,7 +88,7 @@ references: setup
 	$(PY) -m digits.reports references
 
 clean-cache:
-	rm -rf .cache/runs .cache/tensorboard
+	rm -rf $${DIGITS_CACHE_DIR:-.cache}/runs $${DIGITS_CACHE_DIR:-.cache}/tensorboard
 
 demo: setup
 	$(PY) -m digits serve --port $(PORT)

@@ -73,7 +73,7 @@ def cmd_predict(args) -> int:
         if name in failures:
             record = {"file": name, "error": failures[name]}
             print(
-                json.dumps(record) if args.json else f"{name}: error: {failures[name]}",
+                json.dumps(record) if args.json else f"error: {failures[name]}",
                 file=sys.stdout if args.json else sys.stderr,
             )
             continue
