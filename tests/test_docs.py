@@ -415,7 +415,7 @@ def started_snippets(request, tmp_path_factory):
     chosen = [
         item.callspec.params["block"]
         for item in request.session.items
-        if item.module is request.module and item.originalname == "test_python_snippet"
+        if getattr(item, "module", None) is request.module and item.originalname == "test_python_snippet"
     ]
     runnable = [b for b in chosen if not b.not_run and not (_runs_on_data(b) and needs_real_data.args[0])]
     runnable.sort(key=_reads_export, reverse=True)  # the longest first: the export, then its snippet
