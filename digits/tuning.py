@@ -13,7 +13,10 @@ Keras Tuner's distributed mode works unchanged: start a chief and workers with
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -28,6 +31,8 @@ import pandas as pd
 from . import config, files, models, train
 from .checks import is_count
 from .data import Splits
+
+log = logging.getLogger(__name__)
 
 ALGORITHMS = {"random": kt.RandomSearch, "hyperband": kt.Hyperband, "bayesian": kt.BayesianOptimization}
 
@@ -144,11 +149,14 @@ def make_tuner(
         overwrite=fresh,
         hypermodel=_hypermodel(SPACES[model], input_shape, num_classes),
     )
-    if algo == "hyperband":
-        tuner = tuner_class(max_epochs=epochs, factor=3, **common)
-        tuner.oracle.max_trials = max_trials
-    else:
-        tuner = tuner_class(max_trials=max_trials, **common)
+    with contextlib.redirect_stdout(io.StringIO()) as said:  # "Reloading Tuner from <path>": a log line, not a result
+        if algo == "hyperband":
+            tuner = tuner_class(max_epochs=epochs, factor=3, **common)
+            tuner.oracle.max_trials = max_trials
+        else:
+            tuner = tuner_class(max_trials=max_trials, **common)
+    if said.getvalue().strip():
+        log.info(said.getvalue().strip())
     if is_chief_or_alone:
         project_dir.mkdir(parents=True, exist_ok=True)
         files.write_json(space_file, space)

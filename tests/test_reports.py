@@ -644,7 +644,9 @@ def test_the_regeneration_record_names_the_machine_exactly(notebooks_dir):
     assert set(machine) == {"cpu", "flags", "cores", "calibration"}
     assert machine["calibration"] == {"what": "a stand-in workload", "seconds": 0.5}
     assert machine["cores"] >= 1 and isinstance(machine["flags"], list)
-    assert "times a stand-in workload" in regeneration.summary(runner.reports_dir("smoke"))
+    assert "times the machine's calibration workload (a stand-in workload: 0 s)" in regeneration.summary(
+        runner.reports_dir("smoke")
+    )
 
 
 def test_the_cpu_is_named_with_family_model_and_stepping(tmp_path):

@@ -245,8 +245,8 @@ def summary(reports: Path) -> str:
     slowest = sorted(r["notebooks"], key=lambda n: -n["wall_minutes"])[:3]
     cpu, calibration = r.get("machine", {}).get("cpu", r["cpu"]), r.get("machine", {}).get("calibration")
     units = (
-        f" ({r['wall_minutes'] * 60 / calibration['seconds']:.0f} times {calibration['what']}, "
-        f"{calibration['seconds']:.0f} s there)"
+        f", {r['wall_minutes'] * 60 / calibration['seconds']:.0f} times the machine's calibration workload "
+        f"({calibration['what']}: {calibration['seconds']:.0f} s)"
         if calibration
         else ""
     )
