@@ -320,12 +320,15 @@ def run_summary(result: TrainResult, run_dir: Path | None = None) -> str:
     test accuracy, and where the per-epoch log is."""
     cfg = TrainConfig.from_dict({k: v for k, v in result.config.items() if k in TrainConfig.__dataclass_fields__})
     history = result.history
-    val = f"val {history['val_accuracy'].iloc[-1]:.2%}" if "val_accuracy" in history else "no validation"
+    last_val = history["val_accuracy"].iloc[-1] if "val_accuracy" in history else float("nan")
+    val = "no validation" if math.isnan(last_val) else f"val {last_val:.2%}"
+    images = result.config.get("data_sizes", {}).get("train")
     how = "from the run cache" if result.cached else "trained"
     epochs = f"{result.epochs_run}" if result.epochs_run == cfg.epochs else f"{result.epochs_run} of {cfg.epochs}"
     where = f" · log {_shown_path(run_dir / 'history.csv')}" if run_dir is not None else ""
     return (
-        f"run {result.label or result.name} · {describe(cfg)} · seed {result.seed} · {epochs} epochs · "
+        f"run {result.label or result.name} · {describe(cfg)} · {f'{images:,} images · ' if images else ''}"
+        f"seed {result.seed} · {epochs} epoch{'' if cfg.epochs == 1 else 's'} · "
         f"{how}, {result.train_seconds / 60:.1f} min · {val} · test {result.test_accuracy:.2%}{where}"
     )
 

@@ -103,13 +103,15 @@ def test_a_report_shows_one_line_per_run_and_no_epoch_lines(small_splits, monkey
     again = train.fit("mlp_baseline", small_splits, epochs=3, seed=1, label="probe")
     lines = capfd.readouterr().out.strip().splitlines()
     assert len(lines) == 2, lines
-    assert lines[0].startswith("run probe · Adam · seed 1 · 3 epochs · trained, ")
-    assert lines[1].startswith("run probe · Adam · seed 1 · 3 epochs · from the run cache, ")
+    assert lines[0].startswith("run probe · Adam · 3,000 images · seed 1 · 3 epochs · trained, ")
+    assert lines[1].startswith("run probe · Adam · 3,000 images · seed 1 · 3 epochs · from the run cache, ")
     assert f"test {first.test_accuracy:.2%}" in lines[0] and "val " in lines[0]
     assert f"log {again.run_id}" not in lines[0]  # the path, not just the id
     history = config.runs_dir() / first.run_id / "history.csv"
     assert history.is_file() and str(history.relative_to(config.cache_dir().parent)).split("/")[-1] in lines[0]
     assert len(json.loads((config.runs_dir() / first.run_id / "result.json").read_text())["history"]["loss"]) == 3
+    unvalidated = train.fit("mlp_baseline", small_splits, epochs=1, validate=False, label="blind", cache=False)
+    assert "no validation" in train.run_summary(unvalidated) and "nan" not in train.run_summary(unvalidated)
     for noise in ("Epoch 1/3", "/step", "loss:"):
         assert noise not in "\n".join(lines)
 

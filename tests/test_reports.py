@@ -673,5 +673,5 @@ def test_a_notebook_executed_by_papermill_shows_one_line_per_run_and_no_epoch_li
     assert cli.main(["run", "50_fit", "--profile", "smoke"]) == 0
     executed = nbformat.read(runner.reports_dir("smoke") / "50_fit.ipynb", as_version=4)
     text = "".join(o.get("text", "") for o in executed.cells[-1].outputs if o.output_type == "stream")
-    assert text.count("\n") == 1 and text.startswith("run probe · Adam · seed 42 · 3 epochs · trained")
+    assert text.count("\n") == 1 and text.startswith("run probe · Adam · 500 images · seed 42 · 3 epochs · trained")
     assert "Epoch" not in text and "/step" not in text
