@@ -174,21 +174,25 @@ def _read_mnist_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-@lru_cache(maxsize=1)
-def _load_mnist_arrays() -> tuple[dict[str, np.ndarray], Path]:
-    searched: list[Path] = []
+def find_mnist() -> Path | None:
+    """The copy of MNIST on disk that :func:`load_mnist` reads (a folder of IDX files or an ``mnist.npz``, in the
+    order of :func:`search_dirs`, then the Keras cache), or None; nothing is read or downloaded."""
     for folder in search_dirs("mnist"):
-        searched.append(folder)
-        arrays = _read_mnist_idx(folder)
-        if arrays is not None:
-            return arrays, folder
+        if any(_first_existing(folder, [name + ".gz", name]) for name, _ in MNIST_IDX.values()):
+            return folder
         npz = _first_existing(folder, ["mnist.npz"])
         if npz is not None:
-            return _read_mnist_npz(npz), npz
+            return npz
     cached = config.keras_cache_dir() / "mnist.npz"
-    searched.append(cached)
-    if cached.is_file():
-        return _read_mnist_npz(cached), cached
+    return cached if cached.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def _load_mnist_arrays() -> tuple[dict[str, np.ndarray], Path]:
+    found = find_mnist()
+    if found is not None:
+        return (_read_mnist_idx(found) if found.is_dir() else _read_mnist_npz(found)), found
+    searched = [*search_dirs("mnist"), config.keras_cache_dir() / "mnist.npz"]
     try:
         path = _download("mnist.npz", MNIST_URL, _read_mnist_npz, config.keras_cache_dir())
     except DataError:

@@ -31,7 +31,7 @@ SPEED_FLAGS = (
 CALIBRATION_IMAGES = 55_000
 
 
-def _cpuinfo(path: str = "/proc/cpuinfo") -> dict[str, str]:
+def cpuinfo(path: str = "/proc/cpuinfo") -> dict[str, str]:
     """The first processor's fields of ``/proc/cpuinfo`` (empty where there is none)."""
     fields: dict[str, str] = {}
     try:
@@ -49,7 +49,7 @@ def _cpuinfo(path: str = "/proc/cpuinfo") -> dict[str, str]:
 def cpu_name(info: dict[str, str] | None = None) -> str:
     """The CPU's model name with vendor, family, model and stepping, e.g.
     "AMD EPYC (AuthenticAMD family 25 model 1 stepping 1)"."""
-    info = _cpuinfo() if info is None else info
+    info = cpuinfo() if info is None else info
     name = info.get("model name") or platform.processor() or platform.machine()
     ids = [info.get("vendor_id")] + [f"{k} {info[k]}" for k in ("cpu family", "model", "stepping") if k in info]
     ids = [i.replace("cpu family", "family") for i in ids if i]
@@ -58,14 +58,14 @@ def cpu_name(info: dict[str, str] | None = None) -> str:
 
 def speed_flags(info: dict[str, str] | None = None) -> list[str]:
     """Which of :data:`SPEED_FLAGS` the CPU has."""
-    info = _cpuinfo() if info is None else info
+    info = cpuinfo() if info is None else info
     present = set(info.get("flags", "").split())
     return [flag for flag in SPEED_FLAGS if flag in present]
 
 
 def describe() -> dict:
     """``{"cpu": exact name, "flags": [...], "cores": n}``."""
-    info = _cpuinfo()
+    info = cpuinfo()
     return {"cpu": cpu_name(info), "flags": speed_flags(info), "cores": os.cpu_count()}
 
 

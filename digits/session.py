@@ -15,7 +15,7 @@ import numpy
 import seaborn as sns
 import sklearn
 
-from . import config, files
+from . import config, files, machine
 from .train import set_seed
 
 _state: dict = {"notebook": None, "started": None}
@@ -79,11 +79,7 @@ def environment() -> dict:
 
         env["tensorflow"] = tf.__version__
         env["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
-    try:
-        with open("/proc/cpuinfo") as f:
-            env["cpu"] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    env["cpu"] = machine.cpuinfo().get("model name") or env["cpu"]
     return env
 
 

@@ -13,11 +13,9 @@ REAL_DATA = os.environ.get("DIGITS_DATA_DIR")
 
 def _mnist_on_disk() -> bool:
     """Whether ``digits.data`` finds MNIST without downloading it (DIGITS_DATA_DIR, data/raw or the Keras cache)."""
-    from digits import config, data
+    from digits import data
 
-    folders = data.search_dirs("mnist")
-    on_disk = any(any(f.glob("*idx*")) or (f / "mnist.npz").is_file() for f in folders if f.is_dir())
-    return on_disk or (config.keras_cache_dir() / "mnist.npz").is_file()
+    return data.find_mnist() is not None
 
 
 needs_real_data = pytest.mark.skipif(

@@ -657,7 +657,7 @@ def test_the_cpu_is_named_with_family_model_and_stepping(tmp_path):
         "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n"
         "stepping\t: 1\nflags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512_bf16\n\nprocessor\t: 1\n"
     )
-    info = machine._cpuinfo(str(cpuinfo))
+    info = machine.cpuinfo(str(cpuinfo))
     assert machine.cpu_name(info) == "AMD EPYC (AuthenticAMD family 25 model 17 stepping 1)"
     assert machine.speed_flags(info) == ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16"]
 

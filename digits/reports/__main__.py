@@ -84,7 +84,6 @@ def _run(args) -> int:
     if clock:
         print(f"== wrote {clock.write()}")
     leaderboard.write(reports)
-    site.write_index(reports)
     print(f"== reports in {reports} (open {reports / site.INDEX})")
     print(f"== all done in {(time.perf_counter() - started) / 60:.1f} min")
     return 0

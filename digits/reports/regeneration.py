@@ -151,7 +151,7 @@ class Clock:
 
     def start(self, notebook: str) -> None:
         """``notebook`` starts now (the machine is measured before the first)."""
-        if not self._running and not self._measured:
+        if not self._measured:
             self.measure_machine()
             self._measured = True
         with self._lock:
