@@ -57,25 +57,24 @@ def load_model(path: str | None, task: str):
 
 
 def cmd_predict(args) -> int:
+    if args.two_digit and args.number:
+        raise CliError("--two-digit and --number are two ways of reading a number; choose one")
+    if not args.two_digit:
+        return _read_files(args)
     from . import evaluate, preprocess
 
-    task = "mnist100" if args.two_digit else "mnist10"
-    model = load_model(args.model, task)
+    model = load_model(args.model, "mnist100")
     probs, failures = {}, {}
     for name in args.files:  # a number may be split in several ways: the model's surest reading wins
         try:
-            candidates = preprocess.prepare_candidates(Path(name), two_digit=args.two_digit)
+            candidates = preprocess.prepare_candidates(Path(name), two_digit=True)
         except preprocess.ImageError as err:
             failures[name] = str(err)
             continue
         probs[name], _ = evaluate.most_confident(model, candidates)
     for name in args.files:
         if name in failures:
-            record = {"file": name, "error": failures[name]}
-            print(
-                json.dumps(record) if args.json else f"error: {failures[name]}",
-                file=sys.stdout if args.json else sys.stderr,
-            )
+            _print_error(args, name, failures[name])
             continue
         record = {"file": name} | evaluate.top_k(probs[name])
         if args.json:
@@ -84,6 +83,41 @@ def cmd_predict(args) -> int:
             alternatives = ", ".join(f"{t['label']} {t['p']:.1%}" for t in record["top3"])
             print(f"{name}: {record['label']} ({record['confidence']:.1%}; top 3: {alternatives})")
     return 1 if failures else 0
+
+
+def _print_error(args, name: str, message: str) -> None:
+    record = {"file": name, "error": message}
+    print(json.dumps(record) if args.json else f"error: {message}", file=sys.stdout if args.json else sys.stderr)
+
+
+def _read_files(args) -> int:
+    """``predict`` for one digit or (``--number``) a number of any length, declining what is not one."""
+    from . import preprocess, reader
+
+    try:
+        read = reader.Reader.shipped(args.model)
+    except (FileNotFoundError, ValueError) as err:
+        raise CliError(str(err)) from err
+    failed = False
+    for name in args.files:
+        try:
+            reading = read.read(Path(name), number=args.number)
+        except preprocess.ImageError as err:
+            _print_error(args, name, str(err))
+            failed = True
+            continue
+        record = {"file": name} | reading.as_dict()
+        if not args.number and reading.digits:  # one digit: its label as a number, as before
+            record["label"] = None if reading.label is None else int(reading.label)
+            record["top3"] = reading.digits[0]["top3"]
+        if args.json:
+            print(json.dumps(record))
+        elif not args.number and reading.label is not None:  # one digit: with its top three, as before
+            alternatives = ", ".join(f"{t['label']} {t['p']:.1%}" for t in record["top3"])
+            print(f"{name}: {reading.label} ({reading.confidence:.1%}; top 3: {alternatives})")
+        else:
+            print(f"{name}: {reading.in_words()}")
+    return 1 if failed else 0
 
 
 def cmd_evaluate(args) -> int:
@@ -203,9 +237,15 @@ def cmd_serve(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="python -m digits", description="Handwritten digit models from the command line.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("predict", help="predict the digit (or two-digit number) in image files")
+    p = sub.add_parser(
+        "predict",
+        help="read the digit (or number) in image files; what is not one is declined",
+        description="Read the digit in each image, or with --number a whole number. A blank image or one that "
+        "is not a digit is declined (label null, with a reason), not guessed.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--two-digit", action="store_true", help="images hold a number 0-99 (two digits side by side)")
+    p.add_argument("--number", action="store_true", help="images hold a number of any length (digits in a row)")
+    p.add_argument("--two-digit", action="store_true", help="images hold a number 0-99, read by the 0-99 model")
     p.add_argument("--model", help="a .keras model (default: the shipped model)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(run=cmd_predict)

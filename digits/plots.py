@@ -335,3 +335,21 @@ def embeddings(maps: dict[str, np.ndarray], labels, name: str | None = None):
         ax.set(title=title, xticks=[], yticks=[])
     fig.colorbar(scatter, ax=axes[0, -1], ticks=range(10), label="digit")
     return _finish(fig, name)
+
+
+def risk_coverage(curves: dict, name: str | None = None, title: str | None = None):
+    """Accuracy of the accepted readings against the share accepted, as the threshold on a score falls: one
+    line per set, ``curves[label] = (score, correct)`` (higher score: surer; ``correct``: right if accepted)."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for label, (score, correct) in curves.items():
+        order = np.argsort(-np.asarray(score), kind="stable")
+        right = np.asarray(correct, float)[order]
+        accepted = np.arange(1, len(right) + 1)
+        ax.plot(accepted / len(right), np.cumsum(right) / accepted, label=f"{label} ({len(right):,})")
+    ax.set_xlabel("share of readings accepted (coverage)")
+    ax.set_ylabel("accuracy of the accepted readings")
+    ax.set_ylim(max(0.0, ax.get_ylim()[0]), 1.002)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    ax.set_title(title or "Risk–coverage")
+    return _finish(fig, name)

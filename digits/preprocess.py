@@ -196,6 +196,28 @@ def to_mnist(image: np.ndarray) -> np.ndarray:
     return frame_digit(image)
 
 
+def least_ink_seam(image: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """The top-to-bottom path between columns ``lo`` and ``hi`` (inclusive) that crosses the least ink, one
+    column per row, stepping at most one column from row to row (dynamic programming), slightly drawn to the
+    middle of the window. Returns its column in every row."""
+    ink = image[:, lo : hi + 1].astype(np.float64) / max(float(image.max()), 1e-9)
+    centre = (ink.shape[1] - 1) / 2
+    cost = ink + 0.02 * np.abs(np.arange(ink.shape[1]) - centre) / max(centre, 1)
+    total = cost.copy()
+    for r in range(1, len(total)):  # the cheapest path from the top row to each pixel
+        above = total[r - 1]
+        best = above.copy()
+        best[1:] = np.minimum(best[1:], above[:-1])
+        best[:-1] = np.minimum(best[:-1], above[1:])
+        total[r] += best
+    seam = np.empty(len(total), int)
+    seam[-1] = int(np.argmin(total[-1]))
+    for r in range(len(total) - 2, -1, -1):  # back from the bottom row
+        c = seam[r + 1]
+        seam[r] = max(0, c - 1) + int(np.argmin(total[r, max(0, c - 1) : c + 2]))
+    return lo + seam
+
+
 def split_two_digits(
     image: np.ndarray, keep: float = 0.2, around: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -216,21 +238,7 @@ def split_two_digits(
     lo, hi = left + max(1, int(keep_lo * width)), right - max(1, int(keep_hi * width))
     if hi <= lo:
         raise ImageError("could not find two digits side by side")
-    ink = image[:, lo : hi + 1].astype(np.float64) / image.max()
-    centre = (ink.shape[1] - 1) / 2
-    cost = ink + 0.02 * np.abs(np.arange(ink.shape[1]) - centre) / max(centre, 1)  # digits are about as wide
-    total = cost.copy()
-    for r in range(1, len(total)):  # dynamic programming: cheapest path from the top row to each pixel
-        above = total[r - 1]
-        best = above.copy()
-        best[1:] = np.minimum(best[1:], above[:-1])
-        best[:-1] = np.minimum(best[:-1], above[1:])
-        total[r] += best
-    seam = np.empty(len(total), int)
-    seam[-1] = int(np.argmin(total[-1]))
-    for r in range(len(total) - 2, -1, -1):  # back from the bottom row
-        c = seam[r + 1]
-        seam[r] = max(0, c - 1) + int(np.argmin(total[r, max(0, c - 1) : c + 2]))
+    seam = least_ink_seam(image, lo, hi) - lo
     left_of_seam = np.arange(image.shape[1])[None, :] < (lo + seam)[:, None]
     first, second = np.where(left_of_seam, image, 0), np.where(left_of_seam, 0, image)
     if first.max() <= 0 or second.max() <= 0:
@@ -298,3 +306,91 @@ def resize_naive(images: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:
         .round()
         .astype(np.uint8)
     )
+
+
+# --------------------------------------------------------------------------- numbers of any length
+
+
+def glyphs(ink: np.ndarray, join: float = 0.6) -> list[tuple[tuple[slice, slice], np.ndarray]]:
+    """The separate glyphs of a written line, left to right, as (box, ink in the box): connected pieces of clear
+    ink (SciPy's ``ndimage.label``, 8-connected), a small piece joined to the glyph whose columns hold at least
+    ``join`` of its own (a broken stroke, the top of a 5 written apart), specks (under a tenth of the tallest
+    glyph's height and a hundredth of its ink) dropped. Digits that touch or overlap make one glyph."""
+    strong = ink > 0.25 * ink.max()
+    pieces, n = ndimage.label(strong, structure=np.ones((3, 3), bool))
+    boxes = ndimage.find_objects(pieces)
+    mass = ndimage.sum(ink, pieces, range(1, n + 1))
+    order = np.argsort(-mass)  # the largest first: smaller pieces join them
+    groups: list[list[int]] = []
+    for i in order:
+        rows, cols = boxes[i]
+        for group in groups:
+            g_cols = (min(boxes[j][1].start for j in group), max(boxes[j][1].stop for j in group))
+            g_height = max(boxes[j][0].stop for j in group) - min(boxes[j][0].start for j in group)
+            shared = min(cols.stop, g_cols[1]) - max(cols.start, g_cols[0])
+            if shared >= join * (cols.stop - cols.start) and rows.stop - rows.start < 0.75 * g_height:
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    height = max(max(boxes[j][0].stop for j in g) - min(boxes[j][0].start for j in g) for g in groups)
+    out = []
+    for group in groups:
+        rows = slice(min(boxes[j][0].start for j in group), max(boxes[j][0].stop for j in group))
+        cols = slice(min(boxes[j][1].start for j in group), max(boxes[j][1].stop for j in group))
+        if rows.stop - rows.start < 0.1 * height and mass[group].sum() < 0.01 * mass.max() * len(groups):
+            continue
+        out.append((rows, cols, group))
+    out.sort(key=lambda g: g[1].start)
+    return [
+        ((rows, cols), np.where(np.isin(pieces[rows, cols], np.asarray(group) + 1), ink[rows, cols], 0))
+        for rows, cols, group in out
+    ]
+
+
+def split_into(image: np.ndarray, k: int, first: float | None = None) -> list[tuple[np.ndarray, int]]:
+    """A glyph of ``k`` digits that touch or overlap cut into ``k`` parts, left to right, each with its left
+    edge in ``image``: the seam splitter (:func:`split_two_digits`) cuts the first digit off near ``first``
+    of the width (default 1/k), then the rest again near 1/(k-1) of its width, and so on. Raises ImageError
+    when a cut finds no ink on one side."""
+    parts, offset, rest = [], 0, image
+    for remaining in range(k, 1, -1):
+        around = first if remaining == k and first is not None else 1 / remaining
+        left, right = split_two_digits(rest, around=around)
+        parts.append((left[:, : np.flatnonzero(left.any(axis=0)).max() + 1], offset))
+        start = int(np.flatnonzero(right.any(axis=0)).min())
+        rest, offset = right[:, start:], offset + start
+    parts.append((rest, offset))
+    return parts
+
+
+def cuts(image: np.ndarray, k: int) -> list[list[tuple[np.ndarray, int]]]:
+    """Ways of cutting a glyph into ``k`` digits (:func:`split_into`): for two, the least-ink seam and seams
+    near each of :data:`SPLIT_PLACES`; for more, the first cut near 0.8, 1 and 1.2 times 1/k of the width."""
+    if k == 1:
+        return [[(image, 0)]]
+    out = []
+    for place in (None, *SPLIT_PLACES) if k == 2 else (0.8 / k, 1 / k, 1.2 / k):
+        try:
+            if k == 2 and place is None:  # the least-ink seam, wherever it runs
+                left, right = split_two_digits(image)
+                start = int(np.flatnonzero(right.any(axis=0)).min())
+                out.append([(left[:, : np.flatnonzero(left.any(axis=0)).max() + 1], 0), (right[:, start:], start)])
+            else:
+                out.append(split_into(image, k, place))
+        except ImageError:
+            continue
+    return out
+
+
+ONE_DIGIT_WIDTH = 0.95  # a glyph at most this many times as wide as it is tall is read as one digit
+
+
+def digit_counts(width: int, height: int, most: int = 12) -> range:
+    """How many digits a glyph ``width`` wide and ``height`` tall may hold: one when it is no wider than
+    :data:`ONE_DIGIT_WIDTH` of its height (almost every handwritten digit is narrower); else as many as digits
+    0.45 to 1.15 times as wide as tall give (one, for a wide 0, 2 or 7, among them)."""
+    if width <= ONE_DIGIT_WIDTH * height:
+        return range(1, 2)
+    low = max(1, int(np.floor(width / (1.15 * height))))
+    return range(low, max(low, min(most, int(np.ceil(width / (0.45 * height))))) + 1)

@@ -31,13 +31,18 @@ def save_temperature(task: str, temperature: float, **evidence) -> Path:
     return files.write_json(path, {"model": name, "temperature": float(temperature)} | evidence)
 
 
+def temperature(model_path: Path) -> float:
+    """The temperature shipped with the model file at ``model_path`` (1.0 when none was fitted)."""
+    path = calibration_path(Path(model_path))
+    return float(json.loads(path.read_text())["temperature"]) if path.is_file() else 1.0
+
+
 def calibrated(model: keras.Model, model_path: Path) -> keras.Model:
     """``model`` followed by its shipped temperature, when one was fitted; else ``model`` itself."""
-    path = calibration_path(model_path)
-    if not path.is_file():
+    if not calibration_path(model_path).is_file():
         return model
-    temperature = json.loads(path.read_text())["temperature"]
-    return keras.Model(model.input, Temperature(temperature, name="temperature")(model.output), name=model.name)
+    fitted = temperature(model_path)
+    return keras.Model(model.input, Temperature(fitted, name="temperature")(model.output), name=model.name)
 
 
 def load(task: str = "mnist10", path: str | Path | None = None, *, digit_path: str | Path | None = None):

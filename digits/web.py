@@ -1,12 +1,14 @@
-"""Web demo: draw or upload a digit (0-9) or a two-digit number (0-99) and see the prediction.
+"""Web demo: draw or upload a digit or a number of any length and see it read, or declined.
 
     python -m digits serve [--port 8000]        (or: make demo PORT=8000)
 
 ``POST /api/predict`` takes the image as multipart field ``image`` or as JSON
-``{"image": "<base64 PNG or data URL>", "mode": "digit"|"number"}`` and answers
-``{"label", "confidence", "top3", "top5", "probabilities", "preprocessed_png"}`` (``probabilities``: one per
-class, 10 or 100). It is served by waitress, a production WSGI server, on loopback. Prediction goes through
-``digits.preprocess`` and the shipped models, exactly as the command line does.
+``{"image": "<base64 PNG or data URL>", "mode": "digit"|"number"}`` and answers with the reading of
+``digits.reader`` (as ``python -m digits predict [--number] --json`` prints it): ``{"label", "reason",
+"confidence", "digits", "preprocessed_png"}``; ``label`` is null when the image is declined (``reason``:
+"blank" or "not a digit"). In digit mode ``label`` is the digit as a number, with ``top3``, ``top5`` and the ten
+``probabilities``; in number mode it is the digit string ("02134"). Served by waitress, a production WSGI
+server, on loopback, with the shipped model and its decline rule.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from waitress import serve as waitress_serve
 from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 
-from . import config, data, evaluate, files, preprocess, shipped
+from . import config, data, evaluate, files, preprocess, reader, shipped
 from .session import environment
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
-MODES = {"digit": "mnist10", "number": "mnist100"}
+MODES = ("digit", "number")
 STATIC = Path(__file__).parent / "static"
 
 
@@ -44,39 +46,37 @@ class BadRequest(ValueError):
 
 
 class Predictor:
-    """Loads the shipped models once; thread-safe prediction of one image."""
+    """Loads the digit model and its decline rule once; thread-safe reading of one image."""
 
-    def __init__(self, digit_model_path: Path | None = None, number_model_path: Path | None = None):
-        self.paths = {"digit": digit_model_path, "number": number_model_path}  # None: the shipped model
-        self._models: dict = {}
+    def __init__(self, digit_model_path: Path | None = None):
+        self.paths = {"digit": digit_model_path}  # None: the shipped model
+        self._reader: reader.Reader | None = None
         self._lock = threading.Lock()
 
-    def model(self, mode: str):
+    def reader(self) -> reader.Reader:
         with self._lock:
-            if mode not in self._models:
-                self._models[mode] = self._load(mode)
-            return self._models[mode]
-
-    def _load(self, mode: str):
-        return shipped.load(MODES[mode], self.paths[mode], digit_path=self.paths["digit"])
+            if self._reader is None:
+                self._reader = reader.Reader.shipped(self.paths["digit"])
+            return self._reader
 
     def predict(self, image_bytes: bytes, mode: str) -> dict:
         if mode not in MODES:
-            raise BadRequest(f"mode must be one of {sorted(MODES)}, got {mode!r}")
+            raise BadRequest(f"mode must be one of {list(MODES)}, got {mode!r}")
+        read = self.reader()
         try:
-            candidates = preprocess.prepare_candidates(image_bytes, two_digit=(mode == "number"))
+            with self._lock:  # one reading at a time: Keras models are not re-entrant
+                reading = read.read(image_bytes, number=mode == "number")
         except preprocess.ImageError as err:
             raise BadRequest(str(err)) from err
-        model = self.model(mode)
-        with self._lock:  # one inference at a time: Keras models are not re-entrant
-            all_proba = np.asarray(model(candidates[..., np.newaxis].astype("float32"), training=False))
-        best = evaluate.surest(all_proba)  # a number is read the way it is split most convincingly
-        proba, x = all_proba[best], candidates[best]
-        return (
-            evaluate.top_k(proba)
-            | evaluate.top_k(proba, 5)
-            | {"probabilities": [round(float(p), 4) for p in proba], "preprocessed_png": png_data_url(x)}
-        )
+        result = reading.as_dict()
+        if reading.framed is not None:
+            result["preprocessed_png"] = png_data_url(np.concatenate(list(reading.framed), axis=1))
+        if mode == "digit" and reading.digits:  # one digit: every class's probability, as before
+            proba = reading.proba[0]
+            result |= evaluate.top_k(proba, 5) | evaluate.top_k(proba)
+            result |= {"label": None if reading.label is None else int(reading.label), "confidence": reading.confidence}
+            result["probabilities"] = [round(float(p), 4) for p in proba]
+        return result
 
 
 def png_data_url(pixels: np.ndarray) -> str:

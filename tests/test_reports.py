@@ -496,6 +496,9 @@ def test_the_corpus_accuracy_reaches_the_leaderboard():
     corpus = {"singles": 0.981, "pairs": 0.96, "images": 285, "by_kind": {"pencil": 1.0, "pair, touching": 0.9333}}
     text = leaderboard.results_markdown([_metrics("08_c", {}, {"corpus": corpus})])
     assert "single digits 98.10%, two-digit numbers 96.00%; hardest kind: pair, touching (93.33%)" in text
+    corpus |= {"numbers": 0.95, "declined": 0.9}
+    text = leaderboard.results_markdown([_metrics("08_c", {}, {"corpus": corpus})])
+    assert "two-digit numbers 96.00%, numbers of 3-8 digits 95.00%, non-digits declined 90.00%; hardest" in text
 
 
 def test_usps_transfer_table_lists_models_best_first():

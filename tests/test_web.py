@@ -8,7 +8,7 @@ import pytest
 from conftest import needs_real_data
 from PIL import Image
 
-from digits import config, models, web
+from digits import config, web
 
 pytestmark = needs_real_data
 
@@ -28,19 +28,8 @@ def mnist_test():
 
 
 @pytest.fixture(scope="module")
-def small_number_model_path(small_model_path, tmp_path_factory):
-    """The small digit model read on each half, saved as a 0-99 model file."""
-    import keras
-
-    path = tmp_path_factory.mktemp("small_number_model") / "pairs.keras"
-    models.pair_model(keras.saving.load_model(small_model_path)).save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def client(small_model_path, small_number_model_path):
-    app = web.create_app(web.Predictor(small_model_path, small_number_model_path))
-    return app.test_client()
+def client():
+    return web.create_app(web.Predictor()).test_client()  # the shipped model and its decline rule
 
 
 def test_multipart_upload_of_a_digit(client, mnist_test):
@@ -53,7 +42,8 @@ def test_multipart_upload_of_a_digit(client, mnist_test):
         )
         assert reply.status_code == 200, reply.json
         body = reply.json
-        assert set(body) >= {"label", "confidence", "top3", "preprocessed_png"} and len(body["top3"]) == 3
+        assert set(body) >= {"label", "reason", "confidence", "top3", "digits", "preprocessed_png"}
+        assert len(body["top3"]) == 3 and body["reason"] is None
         assert len(body["probabilities"]) == 10 and abs(sum(body["probabilities"]) - 1) < 1e-3
         assert body["probabilities"][body["label"]] == max(body["probabilities"]) == body["confidence"]
         hits += body["label"] == y[i]
@@ -62,19 +52,26 @@ def test_multipart_upload_of_a_digit(client, mnist_test):
     assert seen.size == (28, 28)
 
 
-def test_json_base64_number_mode(client, mnist_test):
+def test_json_base64_number_mode_reads_a_number_of_any_length(client, mnist_test):
     x, y = mnist_test
-    pair = np.concatenate([np.pad(x[0], 8), np.zeros((44, 10), np.uint8), np.pad(x[1], 8)], axis=1)
+    gap = np.zeros((44, 10), np.uint8)
+    number = np.concatenate([np.pad(x[0], 8), gap, np.pad(x[1], 8), gap, np.pad(x[2], 8)], axis=1)
     reply = client.post(
         "/api/predict",
-        json={"image": "data:image/png;base64," + base64.b64encode(_png(pair)).decode(), "mode": "number"},
+        json={"image": "data:image/png;base64," + base64.b64encode(_png(255 - number)).decode(), "mode": "number"},
     )
     assert reply.status_code == 200, reply.json
-    assert reply.json["label"] == 10 * y[0] + y[1]
-    assert len(reply.json["probabilities"]) == 100
-    assert len(reply.json["top5"]) == 5 and reply.json["top5"][0]["label"] == reply.json["label"]
+    assert reply.json["label"] == f"{y[0]}{y[1]}{y[2]}" and reply.json["reason"] is None
+    assert [d["digit"] for d in reply.json["digits"]] == list(y[:3])
     seen = Image.open(io.BytesIO(base64.b64decode(reply.json["preprocessed_png"].split(",", 1)[1])))
-    assert seen.size == (56, 28)
+    assert seen.size == (84, 28)
+
+
+def test_a_blank_page_is_declined_not_refused(client):
+    for mode in ("digit", "number"):
+        image = base64.b64encode(_png(np.full((40, 40), 255, np.uint8))).decode()
+        reply = client.post("/api/predict", json={"image": image, "mode": mode})
+        assert reply.status_code == 200 and (reply.json["label"], reply.json["reason"]) == (None, "blank")
 
 
 @pytest.mark.parametrize(
@@ -83,7 +80,6 @@ def test_json_base64_number_mode(client, mnist_test):
         ({"data": "{not json", "content_type": "application/json"}, "malformed JSON"),
         ({"json": {"image": "%%%", "mode": "digit"}}, "base64"),
         ({"json": {"image": base64.b64encode(b"plain text").decode()}}, "not a readable image"),
-        ({"json": {"image": base64.b64encode(_png(np.full((40, 40), 255, np.uint8))).decode()}}, "blank"),
         (
             {"json": {"image": base64.b64encode(_png(np.eye(40, dtype=np.uint8) * 255)).decode(), "mode": "letters"}},
             "mode",
@@ -111,8 +107,8 @@ def test_the_page_is_served(client):
 
 
 @pytest.fixture(scope="module")
-def live_server(small_model_path, small_number_model_path):
-    with web.running(web.create_app(web.Predictor(small_model_path, small_number_model_path))) as url:
+def live_server():
+    with web.running(web.create_app(web.Predictor())) as url:
         yield url
 
 
@@ -132,7 +128,7 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 @pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)"
 )
-def test_drawing_a_one_in_a_real_browser(live_server):
+def test_drawing_a_digit_a_number_and_a_letter_in_a_real_browser(live_server):
     from selenium import webdriver
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -150,22 +146,37 @@ def test_drawing_a_one_in_a_real_browser(live_server):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=900,700",
+        "--window-size=1000,800",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+
+    def draw(strokes):
+        """Pen strokes in the pad's own pixels (x, y), whatever size the page shows it at."""
+        pad = driver.find_element(By.ID, "pad")
+        width, height, shown = pad.get_property("width"), pad.get_property("height"), pad.rect["width"]
+        scale = shown / width
+        for points in strokes:
+            at = [((x - width / 2) * scale, (y - height / 2) * scale) for x, y in points]
+            chain = (
+                ActionChains(driver).move_to_element_with_offset(pad, round(at[0][0]), round(at[0][1])).click_and_hold()
+            )
+            for (x0, y0), (x1, y1) in zip(at, at[1:], strict=False):
+                for k in range(1, 9):  # small steps: the page draws a line per pointer move
+                    chain = chain.move_to_element_with_offset(
+                        pad, round(x0 + (x1 - x0) * k / 8), round(y0 + (y1 - y0) * k / 8)
+                    )
+            chain.release().perform()
+
+    def reading(previous="–"):
+        label = driver.find_element(By.ID, "label")
+        return WebDriverWait(driver, 30).until(lambda d: label.text not in ("–", previous) and label.text)
+
     try:
         driver.get(live_server)
         assert not driver.find_element(By.ID, "seen-box").is_displayed()  # no empty image before a prediction
-        pad = driver.find_element(By.ID, "pad")
-        stroke = ActionChains(driver).move_to_element_with_offset(pad, 5, -90).click_and_hold()
-        for _ in range(18):
-            stroke = stroke.move_by_offset(-1, 10)
-        stroke.release().perform()  # no button: the page predicts once the pen rests
-        label = WebDriverWait(driver, 30).until(
-            lambda d: (d.find_element(By.ID, "label").text or "–") != "–" and d.find_element(By.ID, "label").text
-        )
-        assert label == "1"
+        draw([[(150, 50), (135, 230)]])  # a one; no button: the page reads once the pen rests
+        assert reading() == "1"
         # read the bars in one script call: a later reply may redraw them between two WebDriver calls
         digits = driver.execute_script(
             "return [...document.querySelectorAll('#probabilities .bar b')].map(b => b.textContent)"
@@ -176,5 +187,19 @@ def test_drawing_a_one_in_a_real_browser(live_server):
         shot.parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(shot))
         assert shot.stat().st_size > 1_000
+
+        driver.find_element(By.ID, "clear").click()
+        draw([[(60, 50), (220, 230)], [(220, 50), (60, 230)]])  # a capital X: not a digit
+        declined = reading("1")
+        assert declined.startswith("not a digit"), declined
+
+        driver.find_element(By.CSS_SELECTOR, "input[name=mode][value=number]").click()
+        assert driver.find_element(By.ID, "pad").get_property("width") == 840
+        draw([[(150, 50), (135, 230)]])  # 1
+        draw([[(300, 60), (420, 60), (340, 230)]])  # 7
+        draw([[(560, 50), (545, 230)]])  # 1
+        assert reading() == "171"
+        assert driver.find_element(By.ID, "seen").get_property("naturalWidth") == 3 * 28
+        driver.save_screenshot(str(shot.with_name("draw_number.png")))
     finally:
         driver.quit()

@@ -83,7 +83,10 @@ def _mnist100(m: dict) -> str:
 
 def _user_images(m: dict) -> str:
     corpus = m["extra"]["corpus"]
-    return f"single digits {percent(corpus['singles'])}, two-digit numbers {percent(corpus['pairs'])} of the corpus"
+    text = f"single digits {percent(corpus['singles'])}, two-digit numbers {percent(corpus['pairs'])}"
+    if "numbers" in corpus:
+        text += f", numbers of 3-8 digits {percent(corpus['numbers'])}; non-digits declined {percent(corpus['declined'])}"
+    return text + " of the corpus"
 
 
 def _best_model(m: dict) -> str:
@@ -152,7 +155,7 @@ QUESTIONS = (
         f"two-digit MLP {P.REFERENCE_TWO_DIGIT[0]:.0%} train / {P.REFERENCE_TWO_DIGIT[1]:.0%} dev",
         "—",
     ),
-    Question("08", "Does it read people's own photos and drawings?", _user_images, "—", "—"),
+    Question("08", "Does it read people's photos, drawings and numbers, and decline non-digits?", _user_images, "—", "—"),
     Question(
         "09",
         "How accurate can one model and a small ensemble get?",

@@ -89,7 +89,13 @@ def corpus_note(metrics: list[dict]) -> str:
     return (
         f"Your own images (notebook 08; the {found['images']} user-style images of `data/examples/corpus/` read as "
         f"`predict` reads a file): single digits {percent(found['singles'])}, two-digit numbers "
-        f"{percent(found['pairs'])}; hardest kind: {hardest} ({percent(found['by_kind'][hardest])}).\n"
+        f"{percent(found['pairs'])}"
+        + (
+            f", numbers of 3-8 digits {percent(found['numbers'])}, non-digits declined {percent(found['declined'])}"
+            if "numbers" in found
+            else ""
+        )
+        + f"; hardest kind: {hardest} ({percent(found['by_kind'][hardest])}).\n"
     )
 
 

@@ -3,9 +3,12 @@
 Real MNIST and USPS test digits, and digits drawn here with a pen (``make_examples.STROKES``), are put
 on paper as ink: ballpoint, pencil, marker; black or blue ink; white, lined, squared or coloured paper;
 a shadow; a phone photo's uneven light, noise, blur and JPEG; a photo stored sideways with an EXIF
-rotation; a small digit in a large photo; and two-digit numbers whose digits stand apart, touch,
-overlap a little, differ in size, or slant. Writes the images and ``labels.csv`` (file, label, kind,
-source) beside this script; seeded, so re-running it reproduces the committed files.
+rotation; a small digit in a large photo; two-digit numbers whose digits stand apart, touch,
+overlap a little, differ in size, or slant; numbers of 3-8 digits spaced from apart to touching; and
+things that are not digits (letters in several hands, symbols, doodles, blots, near-blank paper; made by
+``digits.nondigits`` with this script's own seed, never the seeds the decline rule is chosen on).
+Writes the images and ``labels.csv`` (file, label, kind, source; a number's label is its digit string,
+a non-digit's is empty) beside this script; seeded, so re-running it reproduces the committed files.
 
     DIGITS_DATA_DIR=../shared/data python data/examples/corpus/make_corpus.py
 """
@@ -25,7 +28,8 @@ HERE = Path(__file__).parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parents[2])]
 from make_examples import STROKES  # noqa: E402
 
-from digits import data  # noqa: E402
+from digits import data, nondigits  # noqa: E402
+from digits.reader import written_number  # noqa: E402
 
 PER_KIND = 15
 WHITE, BLACK, BLUE = (250, 250, 248), (25, 25, 30), (30, 55, 160)
@@ -258,6 +262,42 @@ def pair_kinds():
     }
 
 
+NUMBER_KINDS = {  # gap between neighbours as a share of the height
+    "number, apart": (0.1, 0.3),
+    "number, close": (0.0, 0.08),
+    "number, touching": (-0.02, 0.0),
+    "number, apart to overlapping": (-0.06, 0.25),
+}
+NOT_DIGITS = {  # kind in the corpus: (nondigits kind, how many)
+    "not a digit: letter, pen": ("letter, pen", 16),
+    "not a digit: letter, typeset": ("letter, typeset", 12),
+    "not a digit: symbol": ("symbol", 12),
+    "not a digit: doodle": ("doodle", 12),
+    "not a digit: blot or noise": ("blot or noise", 6),
+    "not a digit: near-blank paper": ("near-blank", 8),
+}
+
+
+def styled_sheet(ink: np.ndarray, i: int, rng) -> tuple[np.ndarray, bool]:
+    """Ink on one of six papers and pens in turn (ballpoint, pencil, blue on lined paper, marker, coloured
+    paper, a phone photo): the RGB sheet and whether to save it as a JPEG."""
+    style = i % 6
+    if style == 1:
+        ink = ink * rng.uniform(0.55, 1.0, ink.shape)
+    if style == 3:
+        ink = bolder(ink, rng.uniform(0.15, 0.25))
+    size = sheet_for(ink, rng, 0.4)
+    if style == 2:
+        sheet = paper(size, lines="lined", spacing=int(max(ink.shape[0] * 0.4, 12)))
+    elif style == 4:
+        sheet = paper(size, list(PAPERS.values())[int(rng.integers(len(PAPERS)))])
+    else:
+        sheet = paper(size)
+    colour = (95, 95, 100) if style == 1 else BLUE if style in (2, 4) else BLACK
+    rgb = on_paper(ink, sheet, colour, place(ink, size, rng), 0.75 if style == 1 else 1.0)
+    return (photo(rgb, rng), True) if style == 5 else (rgb, False)
+
+
 def main() -> None:
     rng = np.random.default_rng(2026)
     for old in HERE.glob("*.png"):
@@ -298,7 +338,24 @@ def main() -> None:
             size = sheet_for(ink, rng, 0.4)
             rgb = on_paper(ink, paper(size), BLACK if i % 2 else BLUE, place(ink, size, rng))
             name = save(photo(rgb, rng) if i % 3 == 0 else rgb, f"pair_{k:02d}_{i:02d}", jpeg=i % 3 == 0)
-            rows.append((name, int(10 * my[a] + my[b]), kind, f"MNIST test #{a} + #{b}"))
+            rows.append((name, f"{my[a]}{my[b]}", kind, f"MNIST test #{a} + #{b}"))  # "07": the digits as written
+    for k, (kind, gaps) in enumerate(NUMBER_KINDS.items()):
+        for i in range(PER_KIND + 1):
+            length, h = int(rng.integers(3, 9)), int(rng.integers(60, 90))
+            picked = [next(picks) for _ in range(length)]
+            shear = rng.uniform(0.15, 0.3) if i % 4 == 3 else 0.0
+            glyphs = [ink_of(mx[j], int(h * (rng.uniform(0.7, 0.9) if rng.random() < 0.2 else 1))) for j in picked]
+            glyphs = [sheared(g, shear) if shear else g for g in glyphs]
+            ink = written_number(glyphs, [int(rng.uniform(*gaps) * h) for _ in range(length - 1)])
+            rgb, jpeg = styled_sheet(ink, i, rng)
+            name = save(rgb, f"number_{k:02d}_{i:02d}", jpeg=jpeg)
+            rows.append((name, "".join(str(int(my[j])) for j in picked), kind, "MNIST test " + " + ".join(f"#{j}" for j in picked)))
+    for k, (kind, (generated, count)) in enumerate(NOT_DIGITS.items()):
+        for i in range(count):
+            ink, shows = nondigits.generate(generated, rng, int(rng.integers(70, 110)))
+            rgb, jpeg = styled_sheet(ink, i, rng)
+            name = save(rgb, f"other_{k:02d}_{i:02d}", jpeg=jpeg)
+            rows.append((name, "", kind, f"digits.nondigits: {shows}"))
     with open(HERE / "labels.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["file", "label", "kind", "source"])
