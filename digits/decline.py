@@ -217,6 +217,8 @@ def validation_sets(splits, usps_train: tuple[np.ndarray, np.ndarray], seed: int
     pick = rng.choice(len(x_train), min(round(20_000 * scale), len(x_train)), replace=False)
     usps_x = preprocess.frame_like_mnist(usps_train[0])
     half = len(usps_x) // 2
+    usps_fit, usps_val = usps_x[:half][: round(half * scale)], usps_x[half:][: round((len(usps_x) - half) * scale)]
+    x_val = splits.x_val[: round(len(splits.x_val) * scale), ..., 0]
     typeset, _ = nondigits.framed(round(3_000 * scale), seed + 1, kinds=("digit, typeset",))
     others, _ = nondigits.framed(round(12_000 * scale), seed + 2)
     pieces = nondigits.pieces_of_numbers(x_train, y_train, round(6_000 * scale), rng)
@@ -227,9 +229,9 @@ def validation_sets(splits, usps_train: tuple[np.ndarray, np.ndarray], seed: int
     val_pieces = nondigits.pieces_of_numbers(splits.x_val[..., 0], splits.y_val, round(1_000 * scale), rng)
     return {
         "fit": (x_train[pick], y_train[pick]),
-        "digits": np.concatenate([x_train[pick], bolder, usps_x[:half], typeset]),
+        "digits": np.concatenate([x_train[pick], bolder, usps_fit, typeset]),
         "others": np.concatenate([others, pieces, other_pieces]),
-        "val digits": {"MNIST validation": splits.x_val[..., 0], "USPS training, 2nd half": usps_x[half:]},
+        "val digits": {"MNIST validation": x_val, "USPS training, 2nd half": usps_val},
         "val others": {
             **{k: val_others[val_kinds == k] for k in nondigits.OUT_OF_DISTRIBUTION},
             "piece of a number": val_pieces,
