@@ -77,12 +77,14 @@ def cmd_predict(args) -> int:
             _print_error(args, name, failures[name])
             continue
         record = {"file": name} | evaluate.top_k(probs[name])
-        if args.json:
-            print(json.dumps(record))
-        else:
-            alternatives = ", ".join(f"{t['label']} {t['p']:.1%}" for t in record["top3"])
-            print(f"{name}: {record['label']} ({record['confidence']:.1%}; top 3: {alternatives})")
+        print(json.dumps(record) if args.json else _with_top3(record))
     return 1 if failures else 0
+
+
+def _with_top3(record: dict) -> str:
+    """``file: label (confidence; top 3: ...)``, the text line of a reading with its three likeliest labels."""
+    alternatives = ", ".join(f"{t['label']} {t['p']:.1%}" for t in record["top3"])
+    return f"{record['file']}: {record['label']} ({record['confidence']:.1%}; top 3: {alternatives})"
 
 
 def _print_error(args, name: str, message: str) -> None:
@@ -113,8 +115,7 @@ def _read_files(args) -> int:
         if args.json:
             print(json.dumps(record))
         elif not args.number and reading.label is not None:  # one digit: with its top three, as before
-            alternatives = ", ".join(f"{t['label']} {t['p']:.1%}" for t in record["top3"])
-            print(f"{name}: {reading.label} ({reading.confidence:.1%}; top 3: {alternatives})")
+            print(_with_top3(record))
         else:
             print(f"{name}: {reading.in_words()}")
     return 1 if failed else 0

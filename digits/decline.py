@@ -55,7 +55,7 @@ def head_parts(model):
 
 @dataclass
 class Scorer:
-    """The three scores of one model's images (uint8 N x 28 x 28, white on black)."""
+    """The four scores of one model's images (uint8 N x 28 x 28, white on black)."""
 
     features: object
     kernel: np.ndarray
@@ -99,10 +99,11 @@ class Scorer:
 
     def scores_of_features(self, conv: np.ndarray, f: np.ndarray, which=SCORES) -> dict[str, np.ndarray]:
         logits = f @ self.kernel + self.bias
+        proba = softmax(logits / self.temperature, axis=1)
         out = {
-            "msp": softmax(logits / self.temperature, axis=1).max(axis=1),
+            "msp": proba.max(axis=1),
             "energy": self.temperature * logsumexp(logits / self.temperature, axis=1),
-            "proba": softmax(logits / self.temperature, axis=1),
+            "proba": proba,
         }
         if self.means is not None and "mahalanobis" in which:  # (f - m) P (f - m) for every class mean m at once
             fp = f @ self.precision
@@ -205,11 +206,9 @@ ACCEPT = 0.997
 def validation_sets(splits, usps_train: tuple[np.ndarray, np.ndarray], seed: int = 0, scale: float = 1.0) -> dict:
     """The images a rule is fitted and chosen on, none of them test images: MNIST training digits (a random
     subset, a quarter of them again with a bolder or thinner pen), the first half of USPS's training digits and
-    typeset digits (digits); generated letters, symbols,
-    doodles, and wrong cuts of numbers and of non-digits (not digits) — and, for the choice, MNIST's validation
-    digits, the other
-    half of USPS's training digits and non-digits generated with another seed. ``scale`` shrinks every count
-    (a quick profile)."""
+    typeset digits (digits); generated letters, symbols, doodles, and wrong cuts of numbers and of non-digits
+    (not digits) — and, for the choice, MNIST's validation digits, the other half of USPS's training digits
+    and non-digits generated with another seed. ``scale`` shrinks every count (a quick profile)."""
     from . import nondigits, preprocess
 
     rng = np.random.default_rng(seed)

@@ -19,6 +19,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
+from .preprocess import frame_digit
+
 LIKE_A_DIGIT = set("OoIlSsZzBbgq/\\|")  # 0, 1, 5, 2, 8, 6, 9 and a 1's stroke
 LETTERS = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in LIKE_A_DIGIT]
 SYMBOLS = list("+-=×÷%$&#@?!*<>()[]{}~^€£§¶∞√πΣΩ✓→←♥★✗")
@@ -199,7 +201,7 @@ def generate(kind: str, rng, height: int = 100) -> tuple[np.ndarray, str]:
         char, font = rng.choice(LETTERS), rng.choice(FONTS)
         return _styled(typeset(char, font, height), rng), f"{char} ({font.removesuffix('.ttf')})"
     if kind == "letter, pen":
-        name = rng.choice([k for k in PEN_LETTERS if k[0] not in LIKE_A_DIGIT])
+        name = rng.choice(list(PEN_LETTERS))  # none of them is written like a digit
         return _styled(pen_drawing(PEN_LETTERS[name], rng, height, rng.uniform(0.04, 0.16)), rng), name[0]
     if kind == "symbol":
         if rng.random() < 0.5:
@@ -221,28 +223,29 @@ def generate(kind: str, rng, height: int = 100) -> tuple[np.ndarray, str]:
 
 def framed(count: int, seed: int, kinds=OUT_OF_DISTRIBUTION) -> tuple[np.ndarray, np.ndarray]:
     """``count`` non-digits of ``kinds`` (in turn), framed like MNIST: uint8 N x 28 x 28 and their kinds."""
-    from .preprocess import frame_digit
-
     rng = np.random.default_rng(seed)
     kinds_out = [kinds[i % len(kinds)] for i in range(count)]
     images = [frame_digit(generate(k, rng)[0]) for k in kinds_out]
     return np.stack(images), np.asarray(kinds_out)
 
 
+def _part_of(ink: np.ndarray, rng, ink_level: float) -> np.ndarray:
+    """The left or the right part of ``ink``, cut at 30-70% of the width of its columns above ``ink_level``."""
+    cols = np.flatnonzero(ink.max(axis=0) > ink_level)
+    cut = int(cols.min() + rng.uniform(0.3, 0.7) * np.ptp(cols))
+    return ink[:, :cut] if rng.random() < 0.5 else ink[:, cut:]
+
+
 def pieces_of_others(count: int, rng) -> np.ndarray:
     """Part of a letter, symbol or doodle (cut at 30-70% of its width), framed like MNIST: what the reader
     sees when it tries to cut a non-digit into digits. Pieces narrower than 0.4 of their height (a stroke, as
     a 1 is) are left out."""
-    from .preprocess import frame_digit
-
     out = []
     while len(out) < count:
         ink, _ = generate(rng.choice(OUT_OF_DISTRIBUTION[:4]), rng, 60)
-        cols = np.flatnonzero(ink.max(axis=0) > 0.3)
-        if cols.size < 4:
+        if np.count_nonzero(ink.max(axis=0) > 0.3) < 4:
             continue
-        cut = int(cols.min() + rng.uniform(0.3, 0.7) * np.ptp(cols))
-        piece = ink[:, :cut] if rng.random() < 0.5 else ink[:, cut:]
+        piece = _part_of(ink, rng, 0.3)
         rows, cols = np.flatnonzero(piece.max(axis=1) > 0.3), np.flatnonzero(piece.max(axis=0) > 0.3)
         if rows.size and cols.size and np.ptp(cols) >= 0.4 * np.ptp(rows):
             out.append(frame_digit(piece))
@@ -253,21 +256,17 @@ def pieces_of_numbers(x: np.ndarray, y: np.ndarray, count: int, rng) -> np.ndarr
     """What a wrong cut of a handwritten number gives, framed like MNIST (uint8 N x 28 x 28): part of a digit
     (cut at 30-70% of its width), two digits side by side read as one, or a digit with a piece of its
     neighbour. From real digits ``x`` (N x 28 x 28, labels ``y``; 1s are left out, any piece of one is a 1)."""
-    from .preprocess import frame_digit
-
     usable = np.flatnonzero(np.asarray(y) != 1)
     out = []
     while len(out) < count:
         a, b = (x[i].astype(np.float32) for i in rng.choice(usable, 2))
         kind = rng.integers(3)
         if kind == 0:
-            cols = np.flatnonzero(a.max(axis=0) > 60)
-            cut = int(cols.min() + rng.uniform(0.3, 0.7) * np.ptp(cols))
-            piece = a[:, :cut] if rng.random() < 0.5 else a[:, cut:]
+            piece = _part_of(a, rng, 60)
         else:
             a_right, b_cols = np.flatnonzero(a.max(axis=0) > 60).max(), np.flatnonzero(b.max(axis=0) > 60)
             start = max(0, int(a_right + rng.integers(-2, 3) - b_cols.min()))  # touching, or a pixel or two apart
-            pair = np.zeros((28, 28 + max(start, 0) + 28), np.float32)
+            pair = np.zeros((28, start + 56), np.float32)
             pair[:, :28] = a
             pair[:, start : start + 28] = np.maximum(pair[:, start : start + 28], b)
             if kind == 2:  # a digit and 20-40% of the next one
@@ -282,8 +281,6 @@ def pieces_of_numbers(x: np.ndarray, y: np.ndarray, count: int, rng) -> np.ndarr
 def restroked(x: np.ndarray, rng) -> np.ndarray:
     """Framed images (uint8 N x 28 x 28) written with another pen: strokes made bolder by one or two pixels
     (a marker, an upscaled scan) or thinner by one, then framed again like MNIST."""
-    from .preprocess import frame_digit
-
     out = []
     for image in x:
         pen = int(rng.integers(3))

@@ -348,6 +348,13 @@ def glyphs(ink: np.ndarray, join: float = 0.6) -> list[tuple[tuple[slice, slice]
     ]
 
 
+def _cut_in_two(image: np.ndarray, around: float | None) -> list[tuple[np.ndarray, int]]:
+    """:func:`split_two_digits`, each side cropped to its ink's columns, with its left column in ``image``."""
+    left, right = split_two_digits(image, around=around)
+    start = int(np.flatnonzero(right.any(axis=0)).min())
+    return [(left[:, : np.flatnonzero(left.any(axis=0)).max() + 1], 0), (right[:, start:], start)]
+
+
 def split_into(image: np.ndarray, k: int, first: float | None = None) -> list[tuple[np.ndarray, int]]:
     """A glyph of ``k`` digits that touch or overlap cut into ``k`` parts, left to right, each with its left
     edge in ``image``: the seam splitter (:func:`split_two_digits`) cuts the first digit off near ``first``
@@ -356,10 +363,9 @@ def split_into(image: np.ndarray, k: int, first: float | None = None) -> list[tu
     parts, offset, rest = [], 0, image
     for remaining in range(k, 1, -1):
         around = first if remaining == k and first is not None else 1 / remaining
-        left, right = split_two_digits(rest, around=around)
-        parts.append((left[:, : np.flatnonzero(left.any(axis=0)).max() + 1], offset))
-        start = int(np.flatnonzero(right.any(axis=0)).min())
-        rest, offset = right[:, start:], offset + start
+        (left, _), (rest, start) = _cut_in_two(rest, around)
+        parts.append((left, offset))
+        offset += start
     parts.append((rest, offset))
     return parts
 
@@ -372,12 +378,8 @@ def cuts(image: np.ndarray, k: int) -> list[list[tuple[np.ndarray, int]]]:
     out = []
     for place in (None, *SPLIT_PLACES) if k == 2 else (0.8 / k, 1 / k, 1.2 / k):
         try:
-            if k == 2 and place is None:  # the least-ink seam, wherever it runs
-                left, right = split_two_digits(image)
-                start = int(np.flatnonzero(right.any(axis=0)).min())
-                out.append([(left[:, : np.flatnonzero(left.any(axis=0)).max() + 1], 0), (right[:, start:], start)])
-            else:
-                out.append(split_into(image, k, place))
+            # for two, place None is the least-ink seam wherever it runs
+            out.append(_cut_in_two(image, None) if k == 2 and place is None else split_into(image, k, place))
         except ImageError:
             continue
     return out

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from . import decline, preprocess
+from . import decline, evaluate, preprocess
 
 BLANK, NOT_A_DIGIT = "blank", "not a digit"
 
@@ -85,9 +85,10 @@ class Reader:
     """A digit model (uncalibrated, as saved) and its decline rule (``decline.DeclineRule``, or None: never
     decline), reading user images."""
 
-    def __init__(self, rule):
+    def __init__(self, rule, remember: int | None = 256):
         self.rule = rule
-        self._options: dict = {}  # a glyph's cuts and their scores, for the glyphs read last
+        self.remember = remember  # how many glyphs' cuts and scores to keep (None: all)
+        self._options: dict = {}
 
     @classmethod
     def shipped(cls, path: str | Path | None = None) -> Reader:
@@ -95,7 +96,7 @@ class Reader:
         without a rule (``<model>.decline.npz``) reads without declining."""
         import keras
 
-        from . import decline, shipped
+        from . import shipped
 
         model_path = Path(path) if path else shipped.SHIPPED["mnist10"]
         if not model_path.is_file():
@@ -165,7 +166,7 @@ class Reader:
             bounds = 1 + np.cumsum([0] + [len(o) for o in options])
             sums = [(log_digit[a:b].sum(), unlike[a:b].sum()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
             whole_declined = score[0] < self.rule.threshold
-            if len(self._options) > 256:
+            if self.remember is not None and len(self._options) > self.remember:
                 self._options.clear()
             self._options[key] = (options, np.array(sums), -np.logaddexp(0, score[0]), whole_declined)
         options, sums, log_not_a_digit, whole_declined = self._options[key]
@@ -178,15 +179,15 @@ class Reader:
 
     def _reading(self, framed: list[np.ndarray], boxes: list[list[int]]) -> Reading:
         proba, score, accepted = self.judge(np.stack(framed))
-        digits = [
-            {"digit": int(p.argmax()), "confidence": round(float(p.max()), 4), "box": box, "accepted": bool(ok),
-             "score": round(float(sc), 3),
-             "top3": [{"label": int(i), "p": round(float(p[i]), 4)} for i in np.argsort(-p)[:3]]}
-            for p, sc, box, ok in zip(proba, score, boxes, accepted, strict=True)
-        ]  # fmt: skip
-        confidence, framed = round(float(proba.max(axis=1).min()), 4), np.stack(framed)
-        label = "".join(str(d["digit"]) for d in digits) if accepted.all() else None
-        return Reading(label, None if label else NOT_A_DIGIT, digits, confidence, framed, proba)
+        digits = []
+        for p, sc, box, ok in zip(proba, score, boxes, accepted, strict=True):
+            top = evaluate.top_k(p)
+            digits.append({"digit": top["label"], "confidence": top["confidence"], "box": box, "accepted": bool(ok),
+                           "score": round(float(sc), 3), "top3": top["top3"]})  # fmt: skip
+        reading = Reading(None, NOT_A_DIGIT, digits, round(float(proba.max(axis=1).min()), 4), np.stack(framed), proba)
+        if accepted.all():
+            reading.label, reading.reason = reading.digit_string, None
+        return reading
 
 
 def written_number(glyphs: list[np.ndarray], gaps: list[int]) -> np.ndarray:
@@ -251,8 +252,7 @@ def choose_segmentation(rule, numbers, intruded, grid: dict = SEGMENTATION_GRID)
     shares."""
     import itertools
 
-    results, reader = {}, Reader(rule)
-    reader._options = _Unbounded()
+    results, reader = {}, Reader(rule, remember=None)  # each glyph is cut and scored once, for every combination
     for values in itertools.product(*grid.values()):
         for name, value in zip(grid, values, strict=True):
             setattr(rule, name, value)
@@ -263,13 +263,6 @@ def choose_segmentation(rule, numbers, intruded, grid: dict = SEGMENTATION_GRID)
     for name, value in zip(grid, best, strict=True):
         setattr(rule, name, value)
     return best, results
-
-
-class _Unbounded(dict):
-    """A cache that is never cleared (a validation run reads the same glyphs once per penalty)."""
-
-    def clear(self):
-        pass
 
 
 def _union(box_a, ink_a, box_b, ink_b):
