@@ -87,8 +87,9 @@ class Reader:
 
     def __init__(self, rule, remember: int | None = 256):
         self.rule = rule
-        self.remember = remember  # how many glyphs' cuts and scores to keep (None: all)
+        self.remember = remember  # how many glyphs' cuts and scores to keep (None: all) ...
         self._options: dict = {}
+        self._judged: dict = {}  # ... and framed images' probabilities and scores (32 a glyph)
 
     @classmethod
     def shipped(cls, path: str | Path | None = None) -> Reader:
@@ -107,8 +108,18 @@ class Reader:
         return cls(decline.DeclineRule("msp", 0.0, decline.Scorer.of(model)))
 
     def judge(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(probabilities, score, accepted) of framed digits ``x`` (uint8 N x 28 x 28)."""
-        return self.rule.judge(x)
+        """(probabilities, score, accepted) of framed digits ``x`` (uint8 N x 28 x 28). An image is judged once
+        while remembered: the parts a number's reading settles on were judged when its cuts were weighed."""
+        keys = [image.tobytes() for image in x]
+        if self.remember is not None and len(self._judged) > 32 * self.remember:
+            self._judged.clear()
+        new = list({key: i for i, key in enumerate(keys) if key not in self._judged}.values())
+        if new:
+            proba, score, _ = self.rule.judge(x[new])
+            self._judged.update((keys[i], (p, sc)) for i, p, sc in zip(new, proba, score, strict=True))
+        proba = np.stack([self._judged[key][0] for key in keys])
+        score = np.array([self._judged[key][1] for key in keys])
+        return proba, score, score >= self.rule.threshold
 
     def read(self, source, number: bool = False) -> Reading:
         """Read a file path or bytes: one digit, or (``number``) a number of any length."""
