@@ -8,23 +8,33 @@ trains: compile, then one ``model.fit`` on the arrays, with no callback but the 
 ``check_every`` batches and at each epoch end, paused while checking, and records the training
 time until the target is first reached; repeated, medians reported. Inference: images per second
 on the test set (batch 1000) and the median single-image latency, for the fast model and the
-shipped best model. Results go to ``reports/bench.json``. The clock stands still while Keras starts each
-new epoch (see :class:`TimeToTarget`).
+shipped best model. The clock stands still while Keras starts each new epoch (see :class:`TimeToTarget`).
+The training cost of the best recipe against the cheaper one (and of both recipes above, in epochs of the
+calibration workload) is measured side by side (:func:`recipe_cost`). Results go to ``reports/bench.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 
 import keras
 import numpy as np
 
-from . import config, data, files, models, recipes, shipped, train
+from . import config, data, files, machine, models, recipes, shipped, train
 from .session import environment
 
 RECIPES = {"reference": ("keras_simple_convnet", "keras example"), "fast": ("cnn_fast", "fast")}
+# The training cost of recipes compared side by side: the best recipe before issue 41 ("old"), the cheaper one
+# ("new"), and the two above; Keras' example's epoch is the machine's calibration workload (``machine.calibrate``).
+COST_RECIPES = {
+    "old": ("cnn_improved", "best"),
+    "new": ("cnn_lean", "lean"),
+    "keras example": ("keras_simple_convnet", "keras example"),
+    "fast": ("cnn_fast", "fast"),
+}
 
 
 def test_accuracy(model, x, y, batch_size: int = 2_000) -> float:
@@ -120,6 +130,61 @@ def inference(model, x: np.ndarray, repeats: int = 3, single: int = 100) -> dict
     }
 
 
+def recipe_cost(
+    splits: data.Splits, entries: dict | None = None, steps: int = 300, rounds: int = 3, warmup: int = 20
+) -> dict:
+    """The training cost of each recipe of ``entries`` (label: (model, TrainConfig); default
+    :data:`COST_RECIPES`), measured side by side in this process: ``rounds`` times in turn, each trains
+    ``steps`` batches as its recipe trains (augmentation, clipping, EMA included; no validation or logging),
+    after ``warmup`` untimed batches. Seconds an epoch = the median time a batch x the batches of an epoch of
+    ``splits``; a run = that x the recipe's epochs; ``calibration_epochs``: a run in epochs of Keras' example
+    (the calibration workload, always timed). ``ratio``: "old" over "new", where both are timed."""
+    entries = dict(entries or {label: (m, recipes.get(m, r)) for label, (m, r) in COST_RECIPES.items()})
+    entries.setdefault("keras example", (COST_RECIPES["keras example"][0], recipes.get(*COST_RECIPES["keras example"])))
+    nets, times = {}, {}
+    for label, (model, cfg) in entries.items():
+        n = cfg.batch_size * (warmup + steps)
+        if n > len(splits.y_train):
+            raise ValueError(f"{warmup + steps} batches of {cfg.batch_size} need {n:,} training images; got "
+                             f"{len(splits.y_train):,}")  # fmt: skip
+        nets[label] = train.compile_model(model, splits, cfg)
+        x, y = splits.x_train[: cfg.batch_size * warmup], splits.y_train[: cfg.batch_size * warmup]
+        nets[label].fit(x, y, batch_size=cfg.batch_size, epochs=1, verbose=0)  # tracing is not training
+        times[label] = []
+    for _ in range(rounds):
+        for label, (_, cfg) in entries.items():
+            x, y = splits.x_train[: cfg.batch_size * steps], splits.y_train[: cfg.batch_size * steps]
+            started = time.perf_counter()
+            nets[label].fit(x, y, batch_size=cfg.batch_size, epochs=1, verbose=0)
+            times[label].append((time.perf_counter() - started) / steps)
+    epoch = {
+        label: statistics.median(times[label]) * math.ceil(len(splits.y_train) / cfg.batch_size)
+        for label, (_, cfg) in entries.items()
+    }
+    out = {
+        label: {
+            "model": model,
+            "config": cfg.non_defaults(),
+            "parameters": models.count_params(nets[label]),
+            "seconds_per_batch": [round(t, 5) for t in times[label]],
+            "seconds_per_epoch": round(epoch[label], 2),
+            "epochs": cfg.epochs,
+            "seconds": round(epoch[label] * cfg.epochs, 1),
+            "calibration_epochs": round(epoch[label] * cfg.epochs / epoch["keras example"], 2),
+        }
+        for label, (model, cfg) in entries.items()
+    }
+    if "old" in out and "new" in out:
+        out["ratio"] = round(out["old"]["seconds"] / out["new"]["seconds"], 2)
+    out["calibration"] = {
+        "what": "one epoch of Keras' simple MNIST convnet",
+        "seconds": round(epoch["keras example"], 2),
+    }
+    out["train_images"], out["steps"], out["rounds"] = len(splits.y_train), steps, rounds
+    out["machine"] = machine.describe()
+    return out
+
+
 def _median(values):
     values = [v for v in values if v is not None]
     return round(statistics.median(values), 5) if values else None
@@ -166,6 +231,7 @@ def run(quick: bool = False, repeats: int = 3, target: float = 0.99) -> dict:
     best = shipped.SHIPPED["mnist10"]
     if best.is_file() and not quick:
         out["inference"][f"best ({best.name})"] = inference(shipped.load("mnist10"), splits.x_test, repeats)
+    out["recipe_cost"] = recipe_cost(splits, steps=5, rounds=1, warmup=2) if quick else recipe_cost(splits)
     out["environment"] = environment()
     files.write_json(config.reports_dir() / "bench.json", out)
     return out
@@ -184,6 +250,12 @@ def main(argv=None) -> int:
             f"({r['median_epochs_to_target']} epochs), accuracy {r['median_final_accuracy']}"
         )
     print(f"speed-up reference/fast: {out['speedup_reference_over_fast']}x; inference: {out['inference']}")
+    cost = out["recipe_cost"]
+    for label in COST_RECIPES:
+        r = cost[label]
+        print(f"cost of {label:13s} {r['model']:20s} {r['seconds_per_epoch']:6.1f} s an epoch x {r['epochs']:2d} = "
+              f"{r['seconds'] / 60:5.1f} min ({r['calibration_epochs']} calibration epochs)")  # fmt: skip
+    print(f"old / new: {cost['ratio']}x")
     return 0
 
 

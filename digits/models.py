@@ -236,6 +236,21 @@ def cnn_improved(x, num_classes, *, filters=(32, 64, 128), dense_units=256, conv
     return _head(layers.Dropout(dense_dropout, name="dropout_dense")(x), num_classes)
 
 
+@register("cnn_lean")
+def cnn_lean(x, num_classes, *, filters=(32, 64, 128), dense_units=256, dense_dropout=0.4):
+    """``cnn_improved`` made cheaper to train on a CPU: each block pools before it normalises, Conv(same, no
+    bias) -> MaxPool -> BatchNorm -> ReLU, so batch norm and ReLU run on a quarter of the positions (ReLU
+    commutes with max pooling; batch norm after the pool is a different but equally usual network). Same
+    head, 391,146 trainable parameters (the convolutions' biases are gone: batch norm's shift replaces them)."""
+    for i, f in enumerate(filters, start=1):
+        x = layers.Conv2D(f, 3, padding="same", use_bias=False, kernel_initializer="he_normal", name=f"conv_{i}")(x)
+        x = layers.MaxPooling2D(name=f"pool_{i}")(x)
+        x = layers.ReLU(name=f"relu_{i}")(layers.BatchNormalization(name=f"bn_{i}")(x))
+    x = layers.Dense(dense_units, kernel_initializer="he_normal", name="dense_1")(_flatten(x))
+    x = layers.ReLU(name="relu_dense")(layers.BatchNormalization(name="bn_dense")(x))
+    return _head(layers.Dropout(dense_dropout, name="dropout_dense")(x), num_classes)
+
+
 @register("cnn_ablation")
 def cnn_ablation(x, num_classes, *, dropout=True, batch_norm=False, pooling="max", width=1.0):
     """The base CNN of the regularisation ablations: Conv 32w -> down -> Conv 64w -> down -> Dense 128w.

@@ -2,6 +2,7 @@ import json
 import time
 
 import numpy as np
+import pytest
 from conftest import needs_real_data
 
 from digits import bench, config, models, recipes
@@ -29,6 +30,15 @@ def test_quick_benchmark_produces_well_formed_results():
     assert saved["inference"]["fast"]["images_per_second"] > 0
     assert saved["inference"]["fast"]["single_image_ms"] > 0
     assert saved["environment"]["cpu_count"] >= 1
+    cost = saved["recipe_cost"]
+    assert set(bench.COST_RECIPES) <= set(cost) and cost["machine"]["cores"] >= 1
+    for label, (model, recipe) in bench.COST_RECIPES.items():
+        r = cost[label]
+        cfg = recipes.get(model, recipe)
+        assert (r["model"], r["config"], r["epochs"]) == (model, cfg.non_defaults(), cfg.epochs)
+        assert r["seconds"] == pytest.approx(r["seconds_per_epoch"] * r["epochs"], rel=0.01, abs=0.1)
+    assert cost["ratio"] == pytest.approx(cost["old"]["seconds"] / cost["new"]["seconds"], rel=0.02)
+    assert cost["keras example"]["calibration_epochs"] == pytest.approx(15, rel=0.02)  # the calibration itself
 
 
 def test_time_to_target_stops_the_reference_at_the_target(small_splits):

@@ -29,7 +29,7 @@ def test_one_augmentation_is_shared():
 
 
 def test_unknown_recipe_or_option_names_the_known_ones():
-    with pytest.raises(ValueError, match="name one of: best, cosine, fast, keras example, plain"):
+    with pytest.raises(ValueError, match="name one of: best, cosine, fast, keras example, lean, plain"):
         recipes.get("cnn_improved", "fastest")
     with pytest.raises(ValueError, match="no recipe None for model 'my_model'"):
         recipes.get("my_model")
@@ -78,3 +78,18 @@ def test_a_deskew_fine_tune_continues_the_run_with_its_recipe_and_seed(monkeypat
     assert seen["model"] == "cnn_improved"
     assert seen["config"] == recipes.RECIPES["best"].replace(epochs=5, seed=43, deskew=True)
     assert seen["run"] == {"start_from": parent, "label": "x"}
+
+
+def test_the_lean_recipe_trains_and_repeats_itself_exactly(small_splits):
+    """The cheaper recipe (cnn_lean, augmentation, clipping, its schedule) learns on a small subset and two runs
+    with one seed give the same model."""
+    s = small_splits
+    subset = data.Splits(
+        s.x_train[:1280], s.y_train[:1280], s.x_val[:256], s.y_val[:256], s.x_test[:256], s.y_test[:256]
+    )
+    runs = [recipes.fit("cnn_lean", subset, epochs=2, cache=False, verbose=0) for _ in range(2)]
+    assert runs[0].config["augment"] and runs[0].config["lr_schedule"] == "warmup_cosine"
+    history = runs[0].history
+    assert history["loss"].iloc[1] < history["loss"].iloc[0] and history["accuracy"].iloc[1] > 0.5
+    assert runs[0].test == runs[1].test and np.array_equal(runs[0].y_pred, runs[1].y_pred)
+    assert runs[0].history[["loss", "val_loss"]].equals(runs[1].history[["loss", "val_loss"]])

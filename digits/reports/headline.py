@@ -102,6 +102,16 @@ def _best_model(m: dict) -> str:
             else ""
         )
         + f"; ensemble of {len(ensemble['members'])} chosen on validation {percent(ensemble['accuracy'])}"
+        + _cheaper_recipe(m["extra"].get("cheaper_recipe"))
+    )
+
+
+def _cheaper_recipe(cheaper: dict | None) -> str:
+    if not cheaper:
+        return ""
+    return (
+        f"; cheaper recipe ({cheaper['recipe']}) {percent(cheaper['test_mean'])} ± {100 * cheaper['test_sd']:.2f} "
+        f"({cheaper['seeds']} seeds), trained {cheaper['cheaper_than_best']:.1f}× cheaper"
     )
 
 
