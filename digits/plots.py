@@ -359,7 +359,7 @@ def cost_accuracy(table: pd.DataFrame, calibration_seconds: float, marks: dict, 
     """Test accuracy (mean ± sd over seeds) against training minutes (log axis), one point per recipe, the
     cost also in epochs of the calibration workload (top axis); ``table`` has columns recipe, minutes,
     test_mean, test_sd; ``marks``: published figures, label -> (mean, sd), drawn as bands."""
-    fig, ax = plt.subplots(figsize=(8, 4.8))
+    fig, ax = plt.subplots(figsize=(10, 4.8))
     for (label, (mean, sd)), colour in zip(marks.items(), ("tab:gray", "tab:purple"), strict=False):
         ax.axhspan(100 * (mean - sd), 100 * (mean + sd), color=colour, alpha=0.15)
         ax.axhline(100 * mean, color=colour, lw=1, ls="--", label=label)
@@ -367,10 +367,11 @@ def cost_accuracy(table: pd.DataFrame, calibration_seconds: float, marks: dict, 
         sd = 100 * np.nan_to_num(row.test_sd)  # one seed: no bar
         ax.errorbar(row.minutes, 100 * row.test_mean, yerr=sd, fmt="o", capsize=3, color=colour, label=row.recipe)
     ax.set(xscale="log", xlabel="training minutes (this machine, measured side by side)",
-           ylabel="test accuracy (%)", title="Accuracy against training cost")  # fmt: skip
+           ylabel="test accuracy (%)")  # fmt: skip
     seconds = calibration_seconds / 60
     top = ax.secondary_xaxis("top", functions=(lambda m: m / seconds, lambda c: c * seconds))
     top.set_xlabel("epochs of the calibration workload (Keras' example)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the axes: no point hidden
+    fig.suptitle("Accuracy against training cost")
     return _finish(fig, name)
