@@ -130,6 +130,11 @@ def inference(model, x: np.ndarray, repeats: int = 3, single: int = 100) -> dict
     }
 
 
+def _cost_recipe(label: str) -> tuple[str, train.TrainConfig]:
+    model, recipe = COST_RECIPES[label]
+    return model, recipes.get(model, recipe)
+
+
 def recipe_cost(
     splits: data.Splits, entries: dict | None = None, steps: int = 300, rounds: int = 3, warmup: int = 20
 ) -> dict:
@@ -139,8 +144,8 @@ def recipe_cost(
     after ``warmup`` untimed batches. Seconds an epoch = the median time a batch x the batches of an epoch of
     ``splits``; a run = that x the recipe's epochs; ``calibration_epochs``: a run in epochs of Keras' example
     (the calibration workload, always timed). ``ratio``: "old" over "new", where both are timed."""
-    entries = dict(entries or {label: (m, recipes.get(m, r)) for label, (m, r) in COST_RECIPES.items()})
-    entries.setdefault("keras example", (COST_RECIPES["keras example"][0], recipes.get(*COST_RECIPES["keras example"])))
+    entries = dict(entries or {label: _cost_recipe(label) for label in COST_RECIPES})
+    entries.setdefault("keras example", _cost_recipe("keras example"))
     nets, times = {}, {}
     for label, (model, cfg) in entries.items():
         n = cfg.batch_size * (warmup + steps)

@@ -158,6 +158,11 @@ class TrainResult:
     def seed(self) -> int:
         return self.config.get("seed", settings.SEED)
 
+    @property
+    def train_config(self) -> TrainConfig:
+        """The run's options as a TrainConfig (``config`` less what describes the run: name, data sizes, ...)."""
+        return TrainConfig.from_dict({k: v for k, v in self.config.items() if k in TrainConfig.__dataclass_fields__})
+
     def row(self) -> dict:
         """The comparison-table row."""
         return {
@@ -318,7 +323,7 @@ def describe(cfg: TrainConfig) -> str:
 def run_summary(result: TrainResult, run_dir: Path | None = None) -> str:
     """One line for a report: model, recipe, seed, trained or taken from the run cache, time, validation and
     test accuracy, and where the per-epoch log is."""
-    cfg = TrainConfig.from_dict({k: v for k, v in result.config.items() if k in TrainConfig.__dataclass_fields__})
+    cfg = result.train_config
     history = result.history
     last_val = history["val_accuracy"].iloc[-1] if "val_accuracy" in history else float("nan")
     val = "no validation" if math.isnan(last_val) else f"val {last_val:.2%}"
