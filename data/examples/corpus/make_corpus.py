@@ -21,40 +21,35 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageOps
-from scipy import ndimage
+from PIL import Image, ImageDraw, ImageOps
 
 HERE = Path(__file__).parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parents[2])]
 from make_examples import STROKES  # noqa: E402
 
 from digits import data, nondigits  # noqa: E402
+from digits.paper import (  # noqa: E402
+    BLACK,
+    BLUE,
+    GRAPHITE,
+    PAPERS,
+    bolder,
+    dataset_ink,
+    on_paper,
+    photo,
+    place,
+    shadow,
+    sheared,
+    sheet,
+    sheet_for,
+    styled_sheet,
+)
 from digits.reader import written_number  # noqa: E402
 
 PER_KIND = 15
-WHITE, BLACK, BLUE = (250, 250, 248), (25, 25, 30), (30, 55, 160)
-PAPERS = {"yellow": (250, 236, 160), "pink": (248, 212, 222), "green": (208, 236, 205), "blue": (205, 222, 245)}
 
 
-# ---------------------------------------------------------------- ink: where the pen went, 0..1
-
-
-def ink_of(digit: np.ndarray, height: int) -> np.ndarray:
-    """A dataset digit (white on black) scaled to about ``height`` pixels, as ink coverage 0..1."""
-    scale = height / digit.shape[0] * (28 / 20 if digit.shape[0] == 28 else 1.0)  # MNIST digits fill 20 of 28
-    size = max(8, round(digit.shape[0] * scale))
-    big = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), np.float32) / 255
-    return np.clip((big - 0.15) / 0.6, 0, 1)  # a pen's edge is sharper than an upsampled blur
-
-
-def bolder(ink: np.ndarray, share: float) -> np.ndarray:
-    """The stroke widened by a round pen so that it is about ``share`` of the digit's height."""
-    rows = np.flatnonzero(ink.max(axis=1) > 0.5)
-    height = np.ptp(rows) + 1 if rows.size else ink.shape[0]
-    radius = max(1, round(share * height / 2 - 0.06 * height))
-    pad = np.pad(ink, radius + 2)
-    disk = np.hypot(*np.mgrid[-radius : radius + 1, -radius : radius + 1]) <= radius
-    return ndimage.grey_dilation(pad, footprint=disk)
+# ---------------------------------------------------------------- ink drawn here
 
 
 def drawn(digit: int, height: int, pen_share: float, rng) -> np.ndarray:
@@ -72,23 +67,14 @@ def drawn(digit: int, height: int, pen_share: float, rng) -> np.ndarray:
     return np.asarray(canvas, np.float32) / 255
 
 
-def sheared(ink: np.ndarray, shear: float) -> np.ndarray:
-    """The ink slanted: its top moves ``shear`` x its height to the right."""
-    h, w = ink.shape
-    extra = int(abs(shear) * h) + 2
-    out = np.zeros((h, w + extra), np.float32)
-    out[:, extra // 2 : extra // 2 + w] = ink
-    matrix = np.array([[1, 0], [-shear, 1]])  # output (row, col) -> input: col_in = col - shear * (row - h/2)
-    return ndimage.affine_transform(out, matrix, offset=(0, shear * h / 2), order=1)
-
-
 def pair_ink(a: np.ndarray, b: np.ndarray, gap: int) -> np.ndarray:
     """Two digits side by side, ``gap`` pixels between their ink (negative: they overlap), bottoms aligned."""
+
     def cols(ink):
         c = np.flatnonzero(ink.max(axis=0) > 0.3)
         return c.min(), c.max()
 
-    (a0, a1), (b0, _) = cols(a), cols(b)
+    (_, a1), (b0, _) = cols(a), cols(b)
     h = max(a.shape[0], b.shape[0])
     x_b = a1 + 1 + gap - b0
     w = max(a.shape[1], x_b + b.shape[1]) + 4
@@ -99,58 +85,7 @@ def pair_ink(a: np.ndarray, b: np.ndarray, gap: int) -> np.ndarray:
     return out
 
 
-# ---------------------------------------------------------------- paper, light and camera
-
-
-def paper(shape, colour=WHITE, lines: str | None = None, spacing: int = 24) -> np.ndarray:
-    """An RGB sheet (float 0..255), plain, lined (with a margin) or squared."""
-    sheet = np.ones((*shape, 3), np.float32) * np.array(colour, np.float32)
-    rule = np.array((150, 182, 226), np.float32)
-    if lines in ("lined", "squared"):
-        sheet[spacing // 2 :: spacing, :] = rule
-    if lines == "squared":
-        sheet[:, spacing // 2 :: spacing] = rule
-    if lines == "lined":
-        sheet[:, shape[1] // 10] = (226, 120, 120)
-    return sheet
-
-
-def on_paper(ink: np.ndarray, sheet: np.ndarray, colour, at, strength: float = 1.0) -> np.ndarray:
-    """Ink laid on the sheet at ``at`` (row, col): the sheet's colour moves towards the ink's."""
-    out = sheet.copy()
-    r, c = at
-    alpha = (strength * ink)[..., None]
-    region = out[r : r + ink.shape[0], c : c + ink.shape[1]]
-    region[:] = region * (1 - alpha) + np.array(colour, np.float32) * alpha
-    return out
-
-
-def shadow(rgb: np.ndarray, rng) -> np.ndarray:
-    """A soft shadow across the page: one side up to 55% darker."""
-    h, w = rgb.shape[:2]
-    angle = rng.uniform(0, 2 * np.pi)
-    rows, cols = np.mgrid[0:h, 0:w]
-    t = ((cols - w / 2) * np.cos(angle) + (rows - h / 2) * np.sin(angle)) / (0.08 * max(h, w))
-    return rgb * (1 - rng.uniform(0.4, 0.55) / (1 + np.exp(-t)))[..., None]
-
-
-def photo(rgb: np.ndarray, rng) -> np.ndarray:
-    """A phone photo: light falling off across the page, sensor noise, a little blur."""
-    h, w = rgb.shape[:2]
-    rows, cols = np.mgrid[0:h, 0:w]
-    cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-    light = 1 - 0.35 * np.hypot(rows - cy, cols - cx) / np.hypot(h, w)
-    rgb = rgb * light[..., None] * rng.uniform(0.75, 0.95) + rng.normal(0, 5, rgb.shape)
-    return ndimage.gaussian_filter(rgb, (1.0, 1.0, 0))
-
-
-def place(ink: np.ndarray, size, rng) -> tuple[int, int]:
-    """Somewhere on a sheet of ``size`` (rows, cols) where the ink fits, not necessarily centred."""
-    return int(rng.integers(0, size[0] - ink.shape[0] + 1)), int(rng.integers(0, size[1] - ink.shape[1] + 1))
-
-
-def sheet_for(ink: np.ndarray, rng, margin: float = 0.5) -> tuple[int, int]:
-    return tuple(int(s * (1 + margin) + rng.integers(10, 40)) for s in ink.shape)
+# ---------------------------------------------------------------- files
 
 
 def save(rgb: np.ndarray, name: str, jpeg: bool = False, exif_rotate: bool = False) -> str:
@@ -178,63 +113,72 @@ def save(rgb: np.ndarray, name: str, jpeg: bool = False, exif_rotate: bool = Fal
 
 def single_kinds(rng):
     """(kind, function(digit image, rng) -> (rgb, jpeg, exif)) for one digit."""
+
     def ballpoint(d, rng):
-        ink = ink_of(d, int(rng.integers(70, 110)))
+        ink = dataset_ink(d, int(rng.integers(70, 110)))
         size = sheet_for(ink, rng)
-        return on_paper(ink, paper(size), BLACK, place(ink, size, rng)), False, False
+        return on_paper(ink, sheet(size), BLACK, place(ink, size, rng)), False, False
 
     def pencil(d, rng):
-        ink = ink_of(d, int(rng.integers(70, 110)))
+        ink = dataset_ink(d, int(rng.integers(70, 110)))
         ink = ink * rng.uniform(0.55, 1.0, ink.shape)  # graphite grain
         size = sheet_for(ink, rng)
-        return on_paper(ink, paper(size), (95, 95, 100), place(ink, size, rng), 0.75), False, False
+        return on_paper(ink, sheet(size), GRAPHITE, place(ink, size, rng), 0.75), False, False
 
     def marker(d, rng):
-        ink = bolder(ink_of(d, int(rng.integers(80, 110))), rng.uniform(0.2, 0.33))
+        ink = bolder(dataset_ink(d, int(rng.integers(80, 110))), rng.uniform(0.2, 0.33))
         size = sheet_for(ink, rng)
-        return on_paper(ink, paper(size), BLACK, place(ink, size, rng)), False, False
+        return on_paper(ink, sheet(size), BLACK, place(ink, size, rng)), False, False
 
     def blue_ink(d, rng):
-        ink = ink_of(d, int(rng.integers(70, 110)))
+        ink = dataset_ink(d, int(rng.integers(70, 110)))
         size = sheet_for(ink, rng)
-        return on_paper(ink, paper(size), BLUE, place(ink, size, rng)), False, False
+        return on_paper(ink, sheet(size), BLUE, place(ink, size, rng)), False, False
 
     def ruled(lines):
         def make(d, rng):
-            ink = ink_of(d, int(rng.integers(70, 100)))
+            ink = dataset_ink(d, int(rng.integers(70, 100)))
             size = sheet_for(ink, rng, 0.8)
-            sheet = paper(size, lines=lines, spacing=int(ink.shape[0] * rng.uniform(0.3, 0.45)))
-            return on_paper(ink, sheet, BLUE if rng.random() < 0.5 else BLACK, place(ink, size, rng)), False, False
+            ruled_sheet = sheet(size, lines=lines, spacing=int(ink.shape[0] * rng.uniform(0.3, 0.45)))
+            return (
+                on_paper(ink, ruled_sheet, BLUE if rng.random() < 0.5 else BLACK, place(ink, size, rng)),
+                False,
+                False,
+            )
 
         return make
 
     def coloured(d, rng):
-        ink = ink_of(d, int(rng.integers(70, 110)))
+        ink = dataset_ink(d, int(rng.integers(70, 110)))
         size = sheet_for(ink, rng)
         colour = list(PAPERS.values())[int(rng.integers(len(PAPERS)))]
-        return on_paper(ink, paper(size, colour), BLACK if rng.random() < 0.5 else BLUE, place(ink, size, rng)), False, False
+        return (
+            on_paper(ink, sheet(size, colour), BLACK if rng.random() < 0.5 else BLUE, place(ink, size, rng)),
+            False,
+            False,
+        )
 
     def shadowed(d, rng):
-        ink = ink_of(d, int(rng.integers(70, 110)))
+        ink = dataset_ink(d, int(rng.integers(70, 110)))
         size = sheet_for(ink, rng, 0.8)
-        return shadow(on_paper(ink, paper(size), BLACK, place(ink, size, rng)), rng), False, False
+        return shadow(on_paper(ink, sheet(size), BLACK, place(ink, size, rng)), rng), False, False
 
     def phone_photo(d, rng):
-        ink = ink_of(d, int(rng.integers(70, 110)))
+        ink = dataset_ink(d, int(rng.integers(70, 110)))
         if rng.random() < 0.5:
             ink = bolder(ink, rng.uniform(0.15, 0.3))
         size = sheet_for(ink, rng, 0.8)
-        return photo(on_paper(ink, paper(size), BLACK, place(ink, size, rng)), rng), True, False
+        return photo(on_paper(ink, sheet(size), BLACK, place(ink, size, rng)), rng), True, False
 
     def exif_rotated(d, rng):
-        ink = ink_of(d, int(rng.integers(70, 100)))
+        ink = dataset_ink(d, int(rng.integers(70, 100)))
         size = sheet_for(ink, rng)
-        return photo(on_paper(ink, paper(size), BLACK, place(ink, size, rng)), rng), False, True
+        return photo(on_paper(ink, sheet(size), BLACK, place(ink, size, rng)), rng), False, True
 
     def small_in_large(d, rng):
-        ink = ink_of(d, int(rng.integers(28, 44)))
+        ink = dataset_ink(d, int(rng.integers(28, 44)))
         size = (480, 640)
-        return photo(on_paper(ink, paper(size), BLACK, place(ink, size, rng)), rng), True, False
+        return photo(on_paper(ink, sheet(size), BLACK, place(ink, size, rng)), rng), True, False
 
     return {
         "ballpoint": ballpoint,
@@ -278,26 +222,6 @@ NOT_DIGITS = {  # kind in the corpus: (nondigits kind, how many)
 }
 
 
-def styled_sheet(ink: np.ndarray, i: int, rng) -> tuple[np.ndarray, bool]:
-    """Ink on one of six papers and pens in turn (ballpoint, pencil, blue on lined paper, marker, coloured
-    paper, a phone photo): the RGB sheet and whether to save it as a JPEG."""
-    style = i % 6
-    if style == 1:
-        ink = ink * rng.uniform(0.55, 1.0, ink.shape)
-    if style == 3:
-        ink = bolder(ink, rng.uniform(0.15, 0.25))
-    size = sheet_for(ink, rng, 0.4)
-    if style == 2:
-        sheet = paper(size, lines="lined", spacing=int(max(ink.shape[0] * 0.4, 12)))
-    elif style == 4:
-        sheet = paper(size, list(PAPERS.values())[int(rng.integers(len(PAPERS)))])
-    else:
-        sheet = paper(size)
-    colour = (95, 95, 100) if style == 1 else BLUE if style in (2, 4) else BLACK
-    rgb = on_paper(ink, sheet, colour, place(ink, size, rng), 0.75 if style == 1 else 1.0)
-    return (photo(rgb, rng), True) if style == 5 else (rgb, False)
-
-
 def main() -> None:
     rng = np.random.default_rng(2026)
     for old in HERE.glob("*.png"):
@@ -315,28 +239,28 @@ def main() -> None:
             name = save(rgb, f"single_{k:02d}_{i:02d}", jpeg, exif)
             rows.append((name, int(my[j]), kind, f"MNIST test #{j}"))
     for i, j in enumerate(rng.choice(len(ux), PER_KIND, replace=False)):
-        ink = ink_of(ux[j], int(rng.integers(70, 110)))
+        ink = dataset_ink(ux[j], int(rng.integers(70, 110)))
         size = sheet_for(ink, rng)
-        name = save(on_paper(ink, paper(size), BLACK, place(ink, size, rng)), f"single_usps_{i:02d}")
+        name = save(on_paper(ink, sheet(size), BLACK, place(ink, size, rng)), f"single_usps_{i:02d}")
         rows.append((name, int(uy[j]), "USPS digit", f"USPS test #{j}"))
     for i in range(2 * PER_KIND):  # drawn here, pens from 2% to 35% of the digit's height
         digit, share = i % 10, float(np.linspace(0.02, 0.35, 2 * PER_KIND)[i])
         ink = drawn(digit, int(rng.integers(80, 120)), share, rng)
         size = sheet_for(ink, rng)
         as_photo = bool(i % 2)
-        rgb = on_paper(ink, paper(size), BLACK if as_photo else BLUE, place(ink, size, rng))
+        rgb = on_paper(ink, sheet(size), BLACK if as_photo else BLUE, place(ink, size, rng))
         name = save(photo(rgb, rng) if as_photo else rgb, f"single_drawn_{i:02d}", jpeg=as_photo)
         rows.append((name, digit, "drawn, pen 2-35% of height", f"drawn here, pen {share:.0%} of the digit's height"))
     for k, (kind, (gaps, relative, shear)) in enumerate(pair_kinds().items()):
         for i in range(PER_KIND):
             a, b = next(picks), next(picks)
             h = int(rng.integers(70, 100))
-            first, second = ink_of(mx[a], h), ink_of(mx[b], int(h * rng.uniform(*relative)))
+            first, second = dataset_ink(mx[a], h), dataset_ink(mx[b], int(h * rng.uniform(*relative)))
             if shear:
                 first, second = sheared(first, shear), sheared(second, shear)
             ink = pair_ink(first, second, int(rng.uniform(*gaps) * h))
             size = sheet_for(ink, rng, 0.4)
-            rgb = on_paper(ink, paper(size), BLACK if i % 2 else BLUE, place(ink, size, rng))
+            rgb = on_paper(ink, sheet(size), BLACK if i % 2 else BLUE, place(ink, size, rng))
             name = save(photo(rgb, rng) if i % 3 == 0 else rgb, f"pair_{k:02d}_{i:02d}", jpeg=i % 3 == 0)
             rows.append((name, f"{my[a]}{my[b]}", kind, f"MNIST test #{a} + #{b}"))  # "07": the digits as written
     for k, (kind, gaps) in enumerate(NUMBER_KINDS.items()):
@@ -344,12 +268,19 @@ def main() -> None:
             length, h = int(rng.integers(3, 9)), int(rng.integers(60, 90))
             picked = [next(picks) for _ in range(length)]
             shear = rng.uniform(0.15, 0.3) if i % 4 == 3 else 0.0
-            glyphs = [ink_of(mx[j], int(h * (rng.uniform(0.7, 0.9) if rng.random() < 0.2 else 1))) for j in picked]
+            glyphs = [dataset_ink(mx[j], int(h * (rng.uniform(0.7, 0.9) if rng.random() < 0.2 else 1))) for j in picked]
             glyphs = [sheared(g, shear) if shear else g for g in glyphs]
             ink = written_number(glyphs, [int(rng.uniform(*gaps) * h) for _ in range(length - 1)])
             rgb, jpeg = styled_sheet(ink, i, rng)
             name = save(rgb, f"number_{k:02d}_{i:02d}", jpeg=jpeg)
-            rows.append((name, "".join(str(int(my[j])) for j in picked), kind, "MNIST test " + " + ".join(f"#{j}" for j in picked)))
+            rows.append(
+                (
+                    name,
+                    "".join(str(int(my[j])) for j in picked),
+                    kind,
+                    "MNIST test " + " + ".join(f"#{j}" for j in picked),
+                )
+            )
     for k, (kind, (generated, count)) in enumerate(NOT_DIGITS.items()):
         for i in range(count):
             ink, shows = nondigits.generate(generated, rng, int(rng.integers(70, 110)))
