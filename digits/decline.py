@@ -203,13 +203,18 @@ class DeclineRule:
 ACCEPT = 0.997
 
 
-def validation_sets(splits, usps_train: tuple[np.ndarray, np.ndarray], seed: int = 0, scale: float = 1.0) -> dict:
+def validation_sets(
+    splits, usps_train: tuple[np.ndarray, np.ndarray], seed: int = 0, scale: float = 1.0, on_paper: int = 0
+) -> dict:
     """The images a rule is fitted and chosen on, none of them test images: MNIST training digits (a random
     subset, a quarter of them again with a bolder or thinner pen), the first half of USPS's training digits and
     typeset digits (digits); generated letters, symbols, doodles, and wrong cuts of numbers and of non-digits
     (not digits) — and, for the choice, MNIST's validation digits, the other half of USPS's training digits
-    and non-digits generated with another seed. ``scale`` shrinks every count (a quick profile)."""
-    from . import nondigits, preprocess
+    and non-digits generated with another seed. ``on_paper`` training digits and as many non-digits (and a third
+    as many of each for the choice) are also written on paper with the corpus' pens, papers and photos, saved
+    and read back as a user's file is (``paper.rewritten``): what reading a file does to a stroke is then in
+    both. ``scale`` shrinks every other count (a quick profile)."""
+    from . import nondigits, paper, preprocess
 
     rng = np.random.default_rng(seed)
     x_train, y_train = splits.x_train[..., 0], splits.y_train
@@ -226,15 +231,21 @@ def validation_sets(splits, usps_train: tuple[np.ndarray, np.ndarray], seed: int
     others = np.concatenate([others, nondigits.restroked(others[: len(others) // 4], rng)])  # ... non-digits
     val_others, val_kinds = nondigits.framed(round(2_000 * scale), seed + 3)
     val_pieces = nondigits.pieces_of_numbers(splits.x_val[..., 0], splits.y_val, round(1_000 * scale), rng)
+    n_val, x_val_all = on_paper // 3, splits.x_val[..., 0]
+    to_write = (x_train[pick][len(pick) - on_paper :], others[:on_paper], x_val_all[len(x_val_all) - n_val :])
+    paper_digits, paper_others, paper_val = (paper.rewritten(x, rng)[0] for x in to_write)
+    paper_val_others = paper.rewritten(val_others[:n_val], rng)[0]
     return {
         "fit": (x_train[pick], y_train[pick]),
-        "digits": np.concatenate([x_train[pick], bolder, usps_fit, typeset]),
-        "others": np.concatenate([others, pieces, other_pieces]),
-        "val digits": {"MNIST validation": x_val, "USPS training, 2nd half": usps_val},
+        "digits": np.concatenate([x_train[pick], bolder, usps_fit, typeset, paper_digits]),
+        "others": np.concatenate([others, pieces, other_pieces, paper_others]),
+        "val digits": {"MNIST validation": x_val, "USPS training, 2nd half": usps_val}
+        | ({"MNIST validation, on paper": paper_val} if n_val else {}),
         "val others": {
             **{k: val_others[val_kinds == k] for k in nondigits.OUT_OF_DISTRIBUTION},
             "piece of a number": val_pieces,
-        },
+        }
+        | ({"non-digits on paper": paper_val_others} if n_val else {}),
     }
 
 

@@ -136,12 +136,12 @@ class Reader:
         chosen = []  # (box, the glyph's parts) left to right
         for (rows, cols), glyph in preprocess.glyphs(ink):
             box = (rows.start, cols.start, rows.stop, cols.stop)
-            total, parts = self._best_split(glyph)
+            total, parts, _ = self._best_split(glyph)
             if chosen and cols.start < chosen[-1][0][3]:  # columns shared with the glyph before: maybe one digit
                 (before, before_glyph, before_total, _) = chosen[-1]
                 union, union_glyph = _union(before, before_glyph, box, glyph)
-                union_total, union_parts = self._best_split(union_glyph)
-                if union_total > before_total + total:
+                union_total, union_parts, as_digits = self._best_split(union_glyph)
+                if as_digits and union_total > before_total + total:  # the two read better as one
                     chosen[-1] = (union, union_glyph, union_total, union_parts)
                     continue
             chosen.append((box, glyph, total, parts))
@@ -154,39 +154,47 @@ class Reader:
                               left + offset + int(part_cols.max()) + 1, top + int(part_rows.max()) + 1])  # fmt: skip
         return self._reading(framed, boxes)
 
-    def _best_split(self, glyph: np.ndarray) -> tuple[float, list[tuple[np.ndarray, int]]]:
+    def _best_split(self, glyph: np.ndarray) -> tuple[float, list[tuple[np.ndarray, int]], bool]:
         """The glyph cut into the number of digits (and at the places) that look most like digits: a glyph no
-        wider than a digit is one digit; a wider one is cut into as many digits as its width allows
-        (``preprocess.digit_counts``, ``preprocess.cuts``), and the cut wins whose parts have the highest sum
-        of log-probabilities of being a digit (the rule's score read as log-odds, as the detector's is), less
-        ``width_weight`` times how unlike its digit's width each part's is, less ``split_penalty`` per digit. A
-        glyph the rule declines whole stays whole (and declined) when "not a digit" is likelier than the best cut
-        by ``not_a_digit_margin``: a symbol is not cut into digit-like pieces. The three weights are chosen on
-        validation (:func:`choose_segmentation`). Returns that sum and the parts, each with its left column."""
+        wider than a digit is one digit; a wider one is cut by the seam splitter into as many digits as its width
+        allows (``preprocess.digit_counts``, ``preprocess.cuts``). The cut wins whose parts have
+        the highest sum of log-probabilities of being a digit (the rule's score read as log-odds, as the
+        detector's is), less ``width_weight`` times how unlike its digit's width each part's is, less
+        ``split_penalty`` per digit. A glyph the rule declines whole stays whole (and declined) when "not a
+        digit" is likelier, by ``not_a_digit_margin``, than the best cut's parts are digits on average: a
+        symbol is not cut into digit-like pieces. The three weights are chosen on validation
+        (:func:`choose_segmentation`). Returns that sum, the parts (each with its left column), and whether
+        they are read as digits (False: the glyph is declined whole)."""
         key = (glyph.shape, hash(glyph.tobytes()))
         if key not in self._options:  # the cuts and their scores do not depend on the weights: kept
-            counts = preprocess.digit_counts(glyph.shape[1], glyph.shape[0])
-            options = [cut for k in counts for cut in preprocess.cuts(glyph, k)] or [[(glyph, 0)]]
-            parts = [glyph] + [part for option in options for part, _ in option]  # the whole glyph first
-            proba, score, _ = self.judge(np.stack([preprocess.to_mnist(part) for part in parts]))
-            log_digit = -np.logaddexp(0, -score)  # the detector's log-probability that a part is a digit
-            unlike = np.zeros(len(parts))  # how unlike its digit's width a part's is, in squared sds
-            if self.rule.widths is not None:
-                mean, sd = self.rule.widths[proba.argmax(axis=1)].T
-                unlike = ((np.array([decline.aspect(part) for part in parts]) - mean) / sd) ** 2 / 2
-            bounds = 1 + np.cumsum([0] + [len(o) for o in options])
-            sums = [(log_digit[a:b].sum(), unlike[a:b].sum()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-            whole_declined = score[0] < self.rule.threshold
             if self.remember is not None and len(self._options) > self.remember:
                 self._options.clear()
-            self._options[key] = (options, np.array(sums), -np.logaddexp(0, score[0]), whole_declined)
+            self._options[key] = self._weigh_cuts(glyph)
         options, sums, log_not_a_digit, whole_declined = self._options[key]
         sizes = np.array([len(o) for o in options])
         totals = sums[:, 0] - self.rule.width_weight * sums[:, 1] - self.rule.split_penalty * sizes
         best = int(np.argmax(totals))
-        if whole_declined and log_not_a_digit - self.rule.not_a_digit_margin > totals[best]:
-            return float(log_not_a_digit - self.rule.not_a_digit_margin), [(glyph, 0)]  # not a digit, as a whole
-        return float(totals[best]), options[best]
+        typical = sums[best, 0] / sizes[best]  # how likely a digit the best cut's parts are, on average
+        if whole_declined and log_not_a_digit - self.rule.not_a_digit_margin > typical:
+            return float(log_not_a_digit - self.rule.not_a_digit_margin), [(glyph, 0)], False  # not a digit
+        return float(totals[best]), options[best], True
+
+    def _weigh_cuts(self, glyph: np.ndarray):
+        """Every cut of ``glyph`` :meth:`_best_split` weighs, with each cut's summed log-probability of its parts
+        being digits and how unlike their digits' widths they are; the whole glyph's log-probability of not
+        being a digit, and whether the rule declines it whole."""
+        counts = preprocess.digit_counts(glyph.shape[1], glyph.shape[0])
+        options = [cut for k in counts for cut in preprocess.cuts(glyph, k)] or [[(glyph, 0)]]
+        parts = [glyph] + [part for option in options for part, _ in option]  # the whole glyph first
+        proba, score, _ = self.judge(np.stack([preprocess.to_mnist(part) for part in parts]))
+        log_digit = -np.logaddexp(0, -score)  # the detector's log-probability that a part is a digit
+        unlike = np.zeros(len(parts))  # how unlike its digit's width a part's is, in squared sds
+        if self.rule.widths is not None:
+            mean, sd = self.rule.widths[proba.argmax(axis=1)].T
+            unlike = ((np.array([decline.aspect(part) for part in parts]) - mean) / sd) ** 2 / 2
+        bounds = 1 + np.cumsum([0] + [len(o) for o in options])
+        sums = [(log_digit[a:b].sum(), unlike[a:b].sum()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        return options, np.array(sums), -np.logaddexp(0, score[0]), score[0] < self.rule.threshold
 
     def _reading(self, framed: list[np.ndarray], boxes: list[list[int]]) -> Reading:
         proba, score, accepted = self.judge(np.stack(framed))
@@ -220,15 +228,19 @@ def written_number(glyphs: list[np.ndarray], gaps: list[int]) -> np.ndarray:
     return out
 
 
-def synthetic_numbers(x: np.ndarray, y: np.ndarray, count: int, rng, intruders: bool = False):
+def synthetic_numbers(x: np.ndarray, y: np.ndarray, count: int, rng, intruders: bool = False, on_paper: bool = False):
     """``count`` numbers of 1-8 real digits (``x``: uint8 N x 28 x 28, labels ``y``), three times MNIST's size,
     apart, touching or overlapping a little, some of different sizes: their ink and digit strings. With
-    ``intruders``, one glyph of each is a generated letter, symbol or doodle (label None)."""
+    ``intruders``, one glyph of each is a generated letter, symbol or doodle (label None). ``on_paper``: a
+    quarter of them slanted, each written in one of ``paper.STYLES`` (pens, papers, a phone photo), saved as a
+    file and read back as the reader reads a user's file (ink None where it reads blank)."""
     from PIL import Image
 
-    from . import nondigits
+    from . import nondigits, paper
 
     def big(image, height):
+        if on_paper:  # a pen's sharp edge, as the corpus is written
+            return paper.dataset_ink(image, round(height))
         size = round(28 * height / 20)
         return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BICUBIC), np.float32) / 255
 
@@ -243,9 +255,15 @@ def synthetic_numbers(x: np.ndarray, y: np.ndarray, count: int, rng, intruders: 
             kind = rng.choice(["letter, typeset", "letter, pen", "symbol", "doodle"])
             glyphs[where] = nondigits.generate(kind, rng, height)[0]
             label = None
+        if on_paper and rng.random() < 0.25:
+            shear = rng.uniform(0.15, 0.3)
+            glyphs = [paper.sheared(g, shear) for g in glyphs]
         spacing = rng.choice(["apart", "touching", "overlapping"], p=[0.5, 0.3, 0.2])
         low, high = {"apart": (0.08, 0.3), "touching": (-0.02, 0.0), "overlapping": (-0.08, -0.02)}[spacing]
-        out.append((written_number(glyphs, [round(rng.uniform(low, high) * height) for _ in range(length - 1)]), label))
+        ink = written_number(glyphs, [round(rng.uniform(low, high) * height) for _ in range(length - 1)])
+        if on_paper:
+            ink = ink_of(paper.photographed(ink, int(rng.integers(len(paper.STYLES))), rng))
+        out.append((ink, label))
     return out
 
 

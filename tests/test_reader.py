@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import config, nondigits, preprocess, reader
+from digits import config, nondigits, paper, preprocess, reader
 from digits.__main__ import main
 
 sys.path.insert(0, str(config.PROJ_ROOT / "data" / "examples"))
@@ -154,6 +154,31 @@ def test_one_letter_in_a_number_declines_the_reading_and_says_which(tmp_path, sh
     assert reading.label is None and reading.reason == reader.NOT_A_DIGIT
     assert [d["accepted"] for d in reading.digits] == [True, False, True]
     assert "glyph 2 of 3" in reading.in_words()
+
+
+# ------------------------------------------------------------------------------------------------ written on paper
+
+
+def test_digits_written_on_paper_read_back_framed_like_mnist():
+    """Each pen and paper of ``paper.STYLES`` (a photo's JPEG among them) gives back the digit, framed as the
+    reader frames a user's digit; an image with no ink comes back blank and is left out."""
+    rng = np.random.default_rng(0)
+    framed = np.stack([preprocess.frame_digit(_glyph(STROKES[d], rng)) for d in (2, 3, 4, 5, 7, 8)])
+    images = np.concatenate([framed[:3], np.zeros((1, 28, 28), np.uint8), framed[3:]])
+    back, kept = paper.rewritten(images, rng)
+    assert back.shape == (6, 28, 28) and back.dtype == np.uint8 and list(kept) == [0, 1, 2, 4, 5, 6]
+    for before, after in zip(framed, back, strict=True):
+        assert np.corrcoef(before.ravel(), after.ravel())[0, 1] > 0.6
+
+
+def test_synthetic_numbers_on_paper_are_read_back_from_a_file_and_repeat_with_their_seed():
+    x = np.stack([preprocess.frame_digit(_glyph(STROKES[d], np.random.default_rng(d))) for d in range(10)])
+    first, again = (
+        reader.synthetic_numbers(x, np.arange(10), 6, np.random.default_rng(3), on_paper=True) for _ in "ab"
+    )
+    for (ink, label), (ink_again, label_again) in zip(first, again, strict=True):
+        assert label.isdigit() and 1 <= len(label) <= 8 and label == label_again
+        assert ink.ndim == 2 and ink.max() > 100 and np.array_equal(ink, ink_again)  # read_image's ink, 0..255
 
 
 # ------------------------------------------------------------------------------------------------ the command line
