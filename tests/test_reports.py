@@ -151,6 +151,17 @@ def test_a_relative_data_folder_reaches_the_kernel_as_given_by_the_user(notebook
     assert executed.cells[-1].outputs[0]["text"].strip() == str(tmp_path / "mydata")
 
 
+def test_a_notebooks_models_and_their_companions_are_published(notebooks_dir):
+    """A shipped model, its temperature and its decline rule all reach reports/models/ (they belong together)."""
+    writes = "import os, pathlib\nfolder = pathlib.Path(os.environ['DIGITS_REPORTS_DIR']) / 'models'\n"
+    writes += "folder.mkdir()\nfor name in ('m.keras', 'm.calibration.json', 'm.decline.npz'):\n"
+    writes += "    (folder / name).write_text(name)"
+    _notebook(notebooks_dir / "50_ships.ipynb", [new_code_cell(writes)])
+    assert cli.main(["run", "50_ships", "--profile", "full"]) == 0
+    for name in ("m.keras", "m.calibration.json", "m.decline.npz"):
+        assert (config.reports_dir() / "models" / name).read_text() == name
+
+
 def test_papermill_runs_a_notebook_end_to_end(tmp_path):
     out = tmp_path / "reports"
     seconds = runner.run_notebook(config.PROJ_ROOT / "notebooks" / "00_eda.ipynb", "smoke", reports=out)

@@ -198,7 +198,9 @@ def _publish(staging: Path, reports: Path, stem: str) -> None:
         (staging / "metrics" / f"{stem}.json", reports / "metrics" / f"{stem}.json"),
     ] + [
         (product, reports / folder / product.name)
-        for folder, pattern in (("models", "*.keras"), ("models", "*.calibration.json"), ("tuning", "*.csv"))
+        for folder, pattern in (
+            ("models", "*.keras"), ("models", "*.calibration.json"), ("models", "*.decline.npz"), ("tuning", "*.csv")
+        )
         for product in sorted((staging / folder).glob(pattern))
     ]
     for new, old in pairs:
