@@ -39,8 +39,8 @@ def test_the_corpus_has_every_kind_it_promises():
 
 def test_the_corpus_is_read_well_below_the_targets_too(read):
     """What the reader holds today, well short of the targets below: a regression net, not a target."""
-    assert _share(read, "digit") >= 0.97 and _share(read, "two-digit number") >= 0.85
-    assert _share(read, "number of 3-8 digits") >= 0.85 and _share(read, "not a digit") >= 0.8
+    assert _share(read, "digit") >= 0.97 and _share(read, "two-digit number") >= 0.9
+    assert _share(read, "number of 3-8 digits") >= 0.88 and _share(read, "not a digit") >= 0.85
 
 
 @NOT_REACHED
