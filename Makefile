@@ -62,8 +62,8 @@ format: setup
 
 # Notebooks under test write their figures and metrics to a temporary folder, never over reports/.
 # Two workers (pytest-xdist); tests/conftest.py says which tests run together, in order, on one.
-test: lint  # two workers on two cores: one TensorFlow thread each, not two competing for a core
-	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 DIGITS_REPORTS_DIR=$$(mktemp -d) $(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider \
+test: lint
+	DIGITS_REPORTS_DIR=$$(mktemp -d) $(PY) -m pytest tests --nbval-lax --nbval-current-env notebooks -p no:cacheprovider \
 		-n 2 --dist loadgroup
 
 test-fast: setup
