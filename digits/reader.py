@@ -157,14 +157,14 @@ class Reader:
     def _best_split(self, glyph: np.ndarray) -> tuple[float, list[tuple[np.ndarray, int]], bool]:
         """The glyph cut into the number of digits (and at the places) that look most like digits: a glyph no
         wider than a digit is one digit; a wider one is cut by the seam splitter into as many digits as its width
-        allows (``preprocess.digit_counts``, ``preprocess.cuts``). The cut wins whose parts have
-        the highest sum of log-probabilities of being a digit (the rule's score read as log-odds, as the
-        detector's is), less ``width_weight`` times how unlike its digit's width each part's is, less
-        ``split_penalty`` per digit. A glyph the rule declines whole stays whole (and declined) when "not a
-        digit" is likelier, by ``not_a_digit_margin``, than the best cut's parts are digits on average: a
-        symbol is not cut into digit-like pieces. The three weights are chosen on validation
-        (:func:`choose_segmentation`). Returns that sum, the parts (each with its left column), and whether
-        they are read as digits (False: the glyph is declined whole)."""
+        allows (``preprocess.digit_counts``, ``preprocess.cuts``). The cut wins whose parts have the highest sum
+        of log-probabilities of being a digit (the rule's score read as log-odds, as the detector's is), less
+        ``width_weight`` times how unlike its digit's width each part's is, less ``split_penalty`` per digit. A
+        glyph the rule declines whole stays whole (and declined) when "not a digit" is likelier, by
+        ``not_a_digit_margin``, than the best cut's parts are digits on average: a symbol is not cut into
+        digit-like pieces. The three weights are chosen on validation (:func:`choose_segmentation`). Returns that
+        sum, the parts (each with its left column), and whether they are read as digits (False: the glyph is
+        declined whole)."""
         key = (glyph.shape, hash(glyph.tobytes()))
         if key not in self._options:  # the cuts and their scores do not depend on the weights: kept
             if self.remember is not None and len(self._options) > self.remember:
