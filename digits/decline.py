@@ -230,8 +230,8 @@ def validation_sets(
     bolder = nondigits.restroked(x_train[pick[: len(pick) // 4]], rng)  # digits with other pens, and so ...
     others = np.concatenate([others, nondigits.restroked(others[: len(others) // 4], rng)])  # ... non-digits
     val_others, val_kinds = nondigits.framed(round(2_000 * scale), seed + 3)
-    val_pieces = nondigits.pieces_of_numbers(splits.x_val[..., 0], splits.y_val, round(1_000 * scale), rng)
-    n_val, x_val_all = on_paper // 3, splits.x_val[..., 0]
+    x_val_all, n_val = splits.x_val[..., 0], on_paper // 3
+    val_pieces = nondigits.pieces_of_numbers(x_val_all, splits.y_val, round(1_000 * scale), rng)
     to_write = (x_train[pick][len(pick) - on_paper :], others[:on_paper], x_val_all[len(x_val_all) - n_val :])
     paper_digits, paper_others, paper_val = (paper.rewritten(x, rng)[0] for x in to_write)
     paper_val_others = paper.rewritten(val_others[:n_val], rng)[0]

@@ -186,7 +186,7 @@ class Reader:
         counts = preprocess.digit_counts(glyph.shape[1], glyph.shape[0])
         options = [cut for k in counts for cut in preprocess.cuts(glyph, k)] or [[(glyph, 0)]]
         parts = [glyph] + [part for option in options for part, _ in option]  # the whole glyph first
-        proba, score, _ = self.judge(np.stack([preprocess.to_mnist(part) for part in parts]))
+        proba, score, accepted = self.judge(np.stack([preprocess.to_mnist(part) for part in parts]))
         log_digit = -np.logaddexp(0, -score)  # the detector's log-probability that a part is a digit
         unlike = np.zeros(len(parts))  # how unlike its digit's width a part's is, in squared sds
         if self.rule.widths is not None:
@@ -194,7 +194,7 @@ class Reader:
             unlike = ((np.array([decline.aspect(part) for part in parts]) - mean) / sd) ** 2 / 2
         bounds = 1 + np.cumsum([0] + [len(o) for o in options])
         sums = [(log_digit[a:b].sum(), unlike[a:b].sum()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        return options, np.array(sums), -np.logaddexp(0, score[0]), score[0] < self.rule.threshold
+        return options, np.array(sums), -np.logaddexp(0, score[0]), not accepted[0]
 
     def _reading(self, framed: list[np.ndarray], boxes: list[list[int]]) -> Reading:
         proba, score, accepted = self.judge(np.stack(framed))
@@ -262,7 +262,7 @@ def synthetic_numbers(x: np.ndarray, y: np.ndarray, count: int, rng, intruders: 
         low, high = {"apart": (0.08, 0.3), "touching": (-0.02, 0.0), "overlapping": (-0.08, -0.02)}[spacing]
         ink = written_number(glyphs, [round(rng.uniform(low, high) * height) for _ in range(length - 1)])
         if on_paper:
-            ink = ink_of(paper.photographed(ink, int(rng.integers(len(paper.STYLES))), rng))
+            ink = paper.read_back(ink, int(rng.integers(len(paper.STYLES))), rng)
         out.append((ink, label))
     return out
 
