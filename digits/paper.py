@@ -130,29 +130,23 @@ def encoded(rgb: np.ndarray, jpeg: bool = False) -> bytes:
 
 def photographed(ink: np.ndarray, style: int, rng) -> bytes:
     """Ink written in one of :data:`STYLES` and saved as a user's file would be (:func:`styled_sheet`,
-    :func:`encoded`)."""
+    :func:`encoded`): read it back with ``preprocess.read_image``."""
     return encoded(*styled_sheet(ink, style, rng))
-
-
-def read_back(ink: np.ndarray, style: int, rng) -> np.ndarray | None:
-    """Ink :func:`photographed` in ``style`` and read back as the reader reads a user's file (``reader.ink_of``:
-    white on black, 0..255; None where it reads blank)."""
-    from .reader import ink_of
-
-    return ink_of(photographed(ink, style, rng))
 
 
 def rewritten(images: np.ndarray, rng, heights=(60, 110)) -> tuple[np.ndarray, np.ndarray]:
     """Each 28 x 28 image (uint8, white on black: a dataset digit, a framed non-digit) written on paper about
-    ``heights`` pixels tall in one of :data:`STYLES` in turn and read back (:func:`read_back`), framed as the
-    reader frames one digit (``preprocess.to_mnist``): uint8 N x 28 x 28, and which of ``images`` they are (a
-    faint one can come back blank, and is left out)."""
-    from .preprocess import to_mnist
+    ``heights`` pixels tall in one of :data:`STYLES` in turn, saved as a user's file and read back as the reader
+    reads one digit (``preprocess.read_image``, ``preprocess.to_mnist``): uint8 N x 28 x 28, and which of
+    ``images`` they are (a faint one can come back blank, and is left out)."""
+    from .preprocess import ImageError, read_image, to_mnist
 
     start, out, kept = int(rng.integers(len(STYLES))), [], []
     for i, image in enumerate(images):
-        ink = read_back(dataset_ink(image, int(rng.integers(*heights))), start + i, rng)
-        if ink is not None:
-            out.append(to_mnist(ink))
-            kept.append(i)
+        file = photographed(dataset_ink(image, int(rng.integers(*heights))), start + i, rng)
+        try:
+            out.append(to_mnist(read_image(file)))
+        except ImageError:  # nothing stands out from the paper: the reader calls it blank
+            continue
+        kept.append(i)
     return (np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)), np.asarray(kept, int)

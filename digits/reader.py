@@ -262,7 +262,7 @@ def synthetic_numbers(x: np.ndarray, y: np.ndarray, count: int, rng, intruders: 
         low, high = {"apart": (0.08, 0.3), "touching": (-0.02, 0.0), "overlapping": (-0.08, -0.02)}[spacing]
         ink = written_number(glyphs, [round(rng.uniform(low, high) * height) for _ in range(length - 1)])
         if on_paper:
-            ink = paper.read_back(ink, int(rng.integers(len(paper.STYLES))), rng)
+            ink = ink_of(paper.photographed(ink, int(rng.integers(len(paper.STYLES))), rng))
         out.append((ink, label))
     return out
 
