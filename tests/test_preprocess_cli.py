@@ -208,6 +208,16 @@ def test_the_rules_of_lined_and_squared_paper_go_and_the_digit_stays(lines):
     assert np.mean(ink[far] < 0.1 * ink.max()) > 0.995  # the rules are gone
 
 
+def test_a_line_opening_is_binary_openings_pixel_for_pixel():
+    rng = np.random.default_rng(0)
+    for _ in range(100):  # odd and even lines, lines longer than the image, sparse and dense masks
+        mask = rng.random(tuple(rng.integers(5, 60, 2))) < rng.uniform(0.3, 0.95)
+        axis = int(rng.integers(2))
+        length = int(rng.integers(3, mask.shape[axis] + 4))
+        line = np.ones((length, 1) if axis == 0 else (1, length), bool)
+        np.testing.assert_array_equal(preprocess.opened_along(mask, length, axis), ndimage.binary_opening(mask, line))
+
+
 def test_digits_that_touch_and_slant_split_between_them():
     image = np.zeros((80, 90), np.float32)
     first, second = np.zeros_like(image, bool), np.zeros_like(image, bool)
