@@ -231,7 +231,8 @@ def test_a_run_of_every_notebook_writes_regeneration_json(notebooks_dir, monkeyp
     assert [(n["trained"], n["reused"]) for n in record["notebooks"]] == [(1, 1), (2, 1)]  # the ensemble is neither
     assert (record["models_trained"], record["models_reused"]) == (3, 2)
     assert all(n["wall_minutes"] > 0 for n in record["notebooks"])
-    assert record["wall_minutes"] >= sum(n["wall_minutes"] for n in record["notebooks"])
+    laps = record["notebooks"]  # each figure is rounded to 0.01 min: the sum of the laps may round up past the whole
+    assert record["wall_minutes"] >= sum(n["wall_minutes"] for n in laps) - 0.005 * (len(laps) + 1)
     assert record["started_utc"] < record["ended_utc"] and record["started_utc"].endswith("+00:00")
     assert record["cores"] >= 1 and record["cpu"] and record["libraries"]["keras"] and record["libraries"]["tensorflow"]
     assert "**" in regeneration.summary(runner.reports_dir("smoke"))
