@@ -232,9 +232,9 @@ def validation_sets(
     val_others, val_kinds = nondigits.framed(round(2_000 * scale), seed + 3)
     x_val_all, n_val = splits.x_val[..., 0], on_paper // 3
     val_pieces = nondigits.pieces_of_numbers(x_val_all, splits.y_val, round(1_000 * scale), rng)
-    to_write = (x_train[pick][len(pick) - on_paper :], others[:on_paper], x_val_all[len(x_val_all) - n_val :])
-    paper_digits, paper_others, paper_val = (paper.rewritten(x, rng)[0] for x in to_write)
-    paper_val_others = paper.rewritten(val_others[:n_val], rng)[0]
+    to_write = (x_train[pick][len(pick) - on_paper :], others[:on_paper], x_val_all[len(x_val_all) - n_val :],
+                val_others[:n_val])  # fmt: skip
+    paper_digits, paper_others, paper_val, paper_val_others = (paper.rewritten(x, rng)[0] for x in to_write)
     return {
         "fit": (x_train[pick], y_train[pick]),
         "digits": np.concatenate([x_train[pick], bolder, usps_fit, typeset, paper_digits]),
